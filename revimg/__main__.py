@@ -1,0 +1,5 @@
+"""Allow ``python -m revimg``."""
+
+from revimg.cli import main
+
+main()

@@ -1,0 +1,272 @@
+"""Hash banks: an index's hashes and metadata without pixels or local paths, to share.
+
+Formats:
+- JSON Lines (revimg's own): a header object, then one object per photo with ``name``,
+  ``sha256``, ``width``, ``height``, ``pdq``, ``pdq_quality``, ``phash``, ``views`` and ``meta``.
+- CSV: the same fields as columns; ``views`` and ``meta`` hold JSON text.
+- Plain PDQ lists (import only), as other hash-sharing tools write them: one 64-digit hex
+  hash per line, optionally followed by a label (after a comma, tab or space).
+
+Import checks every line before it writes anything: a malformed line names its number
+and leaves the index untouched, unless the caller asked to skip bad lines.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from revimg.errors import BankError
+from revimg.hashing import View
+from revimg.index import VIEW_NAMES, Entry, SQLiteIndex
+
+FORMAT_NAME = "revimg-hash-bank"
+FORMAT_VERSION = 1
+CSV_FIELDS = ("name", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "views", "meta")
+#: Quality assumed for banks that do not carry one (lists of PDQ hashes are usually pre-filtered).
+ASSUMED_QUALITY = 100
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+_HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
+_SHA = _HEX64
+#: Longest text accepted in a name read from a bank (names are labels, never used as paths).
+_MAX_TEXT = 2000
+
+
+def _entry_dict(e: Entry) -> dict[str, Any]:
+    return {
+        "name": e.name,
+        "sha256": e.sha256,
+        "width": e.width,
+        "height": e.height,
+        "pdq": e.pdq.hex(),
+        "pdq_quality": e.pdq_quality,
+        "phash": e.phash.hex() if e.phash else None,
+        "views": [
+            {"name": v.name, "box": list(v.box), "pdq": v.pdq.hex(), "quality": v.quality}
+            for v in e.views
+        ],
+        "meta": e.meta,
+    }
+
+
+def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
+    """Write every entry to ``out``; returns how many were written."""
+    count = 0
+    if fmt == "jsonl":
+        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "created": time.time(),
+                  "entries": index.count(), "hash_kinds": ["pdq", "phash", "sha256"]}
+        out.write(json.dumps(header, sort_keys=True) + "\n")
+        for e in index.entries():
+            out.write(json.dumps(_entry_dict(e), sort_keys=True, ensure_ascii=False) + "\n")
+            count += 1
+    elif fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for e in index.entries():
+            row = _entry_dict(e)
+            row["views"] = json.dumps(row["views"], sort_keys=True)
+            row["meta"] = json.dumps(row["meta"], sort_keys=True, ensure_ascii=False)
+            writer.writerow({k: "" if row[k] is None else row[k] for k in CSV_FIELDS})
+            count += 1
+    else:
+        raise BankError(f"unknown bank format {fmt!r}: use jsonl or csv")
+    return count
+
+
+@dataclass
+class ImportStats:
+    """What an import did."""
+
+    added: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    skipped_lines: list[tuple[int, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One summary line."""
+        text = f"added {self.added}, merged {self.merged}, unchanged {self.unchanged}"
+        if self.skipped_lines:
+            text += f", skipped {len(self.skipped_lines)} bad lines"
+        return f"{text} in {self.seconds:.1f} s"
+
+
+class _Bad(Exception):
+    pass
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad(f"{what} must be a non-empty string")
+    if len(value) > _MAX_TEXT or "\x00" in value:
+        raise _Bad(f"{what} is too long or holds a NUL character")
+    return value
+
+
+def _opt_int(value: Any, what: str, lo: int, hi: int) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _Bad(f"{what} must be a whole number") from None
+    if isinstance(value, float) and value != number or not lo <= number <= hi:
+        raise _Bad(f"{what} must be between {lo} and {hi}")
+    return number
+
+
+def _hex(value: Any, pattern: re.Pattern[str], what: str) -> bytes:
+    if not isinstance(value, str) or not pattern.match(value.strip()):
+        digits = 64 if pattern is _HEX64 else 16
+        raise _Bad(f"{what} must be {digits} hex digits")
+    return bytes.fromhex(value.strip())
+
+
+def _parse_record(record: Any, origin: str) -> Entry:
+    if not isinstance(record, dict):
+        raise _Bad("expected a JSON object")
+    pdq = _hex(record.get("pdq"), _HEX64, "pdq")
+    sha = record.get("sha256") or None
+    if sha is not None and (not isinstance(sha, str) or not _SHA.match(sha)):
+        raise _Bad("sha256 must be 64 hex digits")
+    phash_value = record.get("phash") or None
+    phash = _hex(phash_value, _HEX16, "phash") if phash_value is not None else None
+    quality = _opt_int(record.get("pdq_quality"), "pdq_quality", 0, 100)
+    meta = record.get("meta") or {}
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta)
+        except json.JSONDecodeError:
+            raise _Bad("meta is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise _Bad("meta must be an object")
+    views_value = record.get("views") or []
+    if isinstance(views_value, str):
+        try:
+            views_value = json.loads(views_value)
+        except json.JSONDecodeError:
+            raise _Bad("views is not valid JSON") from None
+    if not isinstance(views_value, list):
+        raise _Bad("views must be a list")
+    views = []
+    for v in views_value:
+        if not isinstance(v, dict):
+            raise _Bad("each view must be an object")
+        name = _text(v.get("name"), "view name")
+        if name not in VIEW_NAMES:
+            continue  # a view kind this version does not search: keep the rest of the entry
+        box = v.get("box")
+        if (
+            not isinstance(box, list)
+            or len(box) != 4
+            or not all(isinstance(b, int | float) and 0 <= b <= 1 for b in box)
+        ):
+            raise _Bad("a view box must be four fractions between 0 and 1")
+        vq = _opt_int(v.get("quality"), "view quality", 0, 100)
+        views.append(View(name, (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                          _hex(v.get("pdq"), _HEX64, "view pdq"),
+                          ASSUMED_QUALITY if vq is None else vq))
+    name = record.get("name") or record.get("label") or (sha or pdq.hex())
+    return Entry(
+        id=0,
+        name=_text(str(name), "name"),
+        path=None,
+        origin=origin,
+        sha256=sha.lower() if sha else None,
+        width=_opt_int(record.get("width"), "width", 1, 1 << 31),
+        height=_opt_int(record.get("height"), "height", 1, 1 << 31),
+        pdq=pdq,
+        pdq_quality=ASSUMED_QUALITY if quality is None else quality,
+        phash=phash,
+        meta=meta,
+        views=tuple(views),
+    )
+
+
+def _parse_plain(line: str, origin: str) -> Entry:
+    parts = re.split(r"[,\t ]", line.strip(), maxsplit=1)
+    pdq = _hex(parts[0], _HEX64, "the PDQ hash")
+    label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else pdq.hex()
+    return Entry(0, _text(label, "label"), None, origin, None, None, None, pdq,
+                 ASSUMED_QUALITY, None, {}, ())
+
+
+def parse(text: str, origin: str, where: str, *, skip_bad: bool = False,
+          skipped: list[tuple[int, str]] | None = None) -> Iterator[Entry]:
+    """Entries of a bank's text; raises ``BankError`` naming the first bad line."""
+    lines = text.splitlines()
+    first = next((ln for ln in lines if ln.strip()), "")
+
+    def bad(number: int, reason: str) -> None:
+        if not skip_bad:
+            raise BankError(f"{where}, line {number}: {reason}; nothing was imported "
+                            "(use --skip-bad to import the good lines)")
+        if skipped is not None:
+            skipped.append((number, reason))
+
+    if first.lstrip().startswith("{"):
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                bad(number, f"not valid JSON ({exc.msg})")
+                continue
+            if isinstance(record, dict) and record.get("format") == FORMAT_NAME:
+                version = record.get("version")
+                if not isinstance(version, int) or version > FORMAT_VERSION:
+                    raise BankError(f"{where}: bank format version {version!r} is newer than this "
+                                    f"revimg reads ({FORMAT_VERSION}); upgrade revimg")
+                continue
+            try:
+                yield _parse_record(record, origin)
+            except _Bad as exc:
+                bad(number, str(exc))
+    elif "," in first and "pdq" in [c.strip().lower() for c in first.split(",")]:
+        reader = csv.DictReader(io.StringIO(text))
+        try:
+            for number, row in enumerate(reader, 2):
+                try:
+                    yield _parse_record({k: v for k, v in row.items() if k is not None}, origin)
+                except _Bad as exc:
+                    bad(number, str(exc))
+        except csv.Error as exc:
+            raise BankError(f"{where}: malformed CSV ({exc})") from None
+    else:
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                yield _parse_plain(line, origin)
+            except _Bad as exc:
+                bad(number, str(exc))
+
+
+def import_text(index: SQLiteIndex, text: str, origin: str, where: str, *,
+                skip_bad: bool = False) -> ImportStats:
+    """Validate a whole bank, then merge it in one transaction (idempotent)."""
+    started = time.perf_counter()
+    stats = ImportStats()
+    entries = list(parse(text, origin, where, skip_bad=skip_bad, skipped=stats.skipped_lines))
+    for outcome in index.put_bank_entries(entries):
+        if outcome == "added":
+            stats.added += 1
+        elif outcome == "merged":
+            stats.merged += 1
+        else:
+            stats.unchanged += 1
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def entries_to_lines(entries: Iterable[Entry]) -> Iterator[str]:
+    """JSON lines for entries (used by tests and benchmarks to write banks)."""
+    for e in entries:
+        yield json.dumps(_entry_dict(e), sort_keys=True)

@@ -1,0 +1,538 @@
+"""The ``revimg`` command: parse arguments, call the core, render the results.
+
+stdout carries data only (tables for people, or json/jsonl/csv for scripts); messages,
+warnings and progress go to stderr. Exit codes: see ``revimg --help``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+import revimg
+from revimg.errors import RevimgError, UsageError
+
+EXIT_OK = 0
+EXIT_MATCH = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="revimg",
+    help=(
+        "Is this profile photo really theirs? Check photos against a private, local index "
+        "of known photos (stock libraries, shared hash banks). Nothing leaves this machine.\n\n"
+        "Exit codes: check gives 0 (no match), 1 (a likely match), 2 (error); "
+        "other commands 0 (done) or 2 (error)."
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+)
+index_app = typer.Typer(
+    help="Build, update, inspect and share the local index of known photos.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+app.add_typer(index_app, name="index")
+
+
+def _err() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn core errors into one ``Error: ...`` line on stderr and exit code 2."""
+    try:
+        yield
+    except RevimgError as exc:
+        _err().print(f"Error: {escape(str(exc))}")
+        raise typer.Exit(EXIT_ERROR) from None
+    except KeyboardInterrupt:
+        _err().print("Interrupted; everything finished so far is kept.")
+        raise typer.Exit(130) from None
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class BankFormat(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class Preset(str, Enum):
+    strict = "strict"
+    default = "default"
+    loose = "loose"
+
+
+def _format(fmt: Format | None) -> str:
+    if fmt is not None:
+        return fmt.value
+    return "table" if sys.stdout.isatty() else "jsonl"
+
+
+def _read_stdin() -> bytes:
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UsageError("'-' reads an image from standard input, but nothing was piped in")
+    return sys.stdin.buffer.read()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"revimg {revimg.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """revimg: private reverse image search."""
+
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--index",
+        help="Index folder [default: $REVIMG_INDEX, else the per-user data folder].",
+        show_default=False,
+    ),
+]
+FormatOption = Annotated[
+    Format | None,
+    typer.Option(
+        "--format", "-f", help="Output format [default: table on a terminal, else jsonl]."
+    ),
+]
+
+
+def _open(index: Path | None, *, create: bool = False) -> Any:
+    from revimg.config import index_location
+    from revimg.index import open_index
+
+    return open_index(index_location(index), create=create)
+
+
+# -- hash --------------------------------------------------------------------------------
+
+
+@app.command("hash")
+def hash_cmd(
+    files: Annotated[list[str], typer.Argument(help="Image files; '-' reads one from stdin.")],
+    fmt: FormatOption = None,
+) -> None:
+    """Print the perceptual hashes of photos (PDQ, pHash) and their SHA-256.
+
+    Example: revimg hash photo.jpg --format json
+    """
+    from revimg.checker import hash_source
+    from revimg.errors import ImageError
+    from revimg.report import HASH_FIELDS, Writer
+    from revimg.sources import from_args
+
+    with _user_errors():
+        sources = from_args(files, _read_stdin)
+        chosen = _format(fmt)
+        failed = 0
+        table = Table("path", "pdq", "quality", "phash", box=None) if chosen == "table" else None
+        writer = None if table is not None else Writer(sys.stdout, chosen, HASH_FIELDS)
+        for source in sources:
+            try:
+                row: dict[str, Any] = {"path": source.label, **hash_source(source).as_dict()}
+            except ImageError as exc:
+                failed += 1
+                _err().print(f"Error: {escape(str(exc))}")
+                row = {"path": source.label, "error": exc.reason}
+            if table is not None:
+                if "error" in row:
+                    table.add_row(escape(row["path"]), f"error: {escape(row['error'])}", "", "")
+                else:
+                    table.add_row(
+                        escape(row["path"]), row["pdq"], str(row["pdq_quality"]), row["phash"]
+                    )
+            elif writer is not None:
+                writer.write(row)
+        if table is not None:
+            _out().print(table)
+        elif writer is not None:
+            writer.close()
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+# -- check -------------------------------------------------------------------------------
+
+
+def _render_result(console: Console, result: Any) -> None:
+    from revimg.report import describe_variant, verdict_sentence
+
+    style = "bold red" if result.matches else ("yellow" if result.error else "green")
+    console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
+    for warning in result.warnings:
+        console.print(f"  note: {escape(warning)}")
+    if not result.matches:
+        return
+    table = Table(box=None, padding=(0, 1), show_edge=False)
+    for column in ("#", "score", "distance", "how", "known photo", "credit", "licence", "source"):
+        table.add_column(column)
+    for rank, m in enumerate(result.matches, 1):
+        meta = m.entry.meta
+        table.add_row(
+            str(rank),
+            f"{m.score:.2f}",
+            str(m.distance),
+            escape(describe_variant(m.variant) + (" (exact file)" if m.exact else "")),
+            escape(str(meta.get("title") or m.entry.name)),
+            escape(str(meta.get("credit", ""))),
+            escape(str(meta.get("licence", ""))),
+            escape(str(meta.get("source_url") or (m.entry.path or m.entry.name))),
+        )
+    console.print(table)
+
+
+@app.command()
+def check(
+    files: Annotated[list[str], typer.Argument(help="Photos to check; '-' reads one from stdin.")],
+    index: IndexOption = None,
+    fmt: FormatOption = None,
+    top: Annotated[int, typer.Option("--top", "-k", min=1, help="Matches to list per photo.")] = 5,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            min=0.0,
+            max=1.0,
+            help="Lowest score (0-1) reported as a match [default: 0.75, or the preset's].",
+            show_default=False,
+        ),
+    ] = None,
+    preset: Annotated[
+        Preset,
+        typer.Option(
+            "--preset", help="strict (0.85) finds fewer copies, loose (0.65) more."
+        ),
+    ] = Preset.default,
+) -> None:
+    """Check photos against the local index: is each one a known photo?
+
+    Exit code 0: no likely match; 1: at least one photo matched; 2: error.
+
+    Example: revimg check profile.jpg --index ./stock-index
+    """
+    from revimg.checker import check_sources
+    from revimg.matching import PRESETS
+    from revimg.report import CHECK_CSV_FIELDS, Writer, check_rows
+    from revimg.sources import from_args
+
+    chosen = _format(fmt)
+    level = threshold if threshold is not None else PRESETS[preset.value]
+    any_match = False
+    any_error = False
+    with _user_errors():
+        sources = from_args(files, _read_stdin)
+        with _open(index) as idx:
+            writer = (
+                None if chosen == "table" else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
+            )
+            console = _out()
+            for result in check_sources(idx, sources, threshold=level, top=top):
+                if result.error is not None:
+                    any_error = True
+                    _err().print(f"Error: {escape(result.query)}: {escape(result.error)}")
+                any_match = any_match or bool(result.matches)
+                if writer is not None:
+                    writer.write(result.as_dict())
+                else:
+                    _render_result(console, result)
+            if writer is not None:
+                writer.close()
+    if any_error:
+        raise typer.Exit(EXIT_ERROR)
+    raise typer.Exit(EXIT_MATCH if any_match else EXIT_OK)
+
+
+# -- index -------------------------------------------------------------------------------
+
+
+def _report_failures(stats: Any) -> None:
+    err = _err()
+    for path, reason in stats.failures:
+        err.print(f"Error: {escape(path)}: {escape(reason)}")
+
+
+def _run_build(idx: Any, files: Any, meta: Path | None, jobs: int | None) -> Any:
+    from revimg import builder
+    from revimg import metadata as metadata_mod
+
+    table = metadata_mod.load(meta) if meta is not None else None
+    err = _err()
+    if not err.is_terminal:
+        return builder.run(idx, files, meta=table, jobs=jobs)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("hashing", total=None)
+        return builder.run(
+            idx,
+            files,
+            meta=table,
+            jobs=jobs,
+            on_planned=lambda n: progress.update(task, total=n),
+            on_progress=lambda path, error: progress.advance(task),
+        )
+
+
+MetaOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--meta",
+        help="CSV or JSONL of per-photo metadata (title, credit, licence, source_url, tags), "
+        "keyed by a path/file/name column.",
+    ),
+]
+SkipBadOption = Annotated[
+    bool,
+    typer.Option(
+        "--skip-bad", help="Exit 0 even when some files could not be read (they are still listed)."
+    ),
+]
+
+
+@index_app.command("build")
+def index_build(
+    folders: Annotated[list[Path], typer.Argument(help="Folders to index, recursively.")],
+    index: IndexOption = None,
+    meta: MetaOption = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes [default: all cores].")
+    ] = None,
+    prune: Annotated[
+        bool, typer.Option("--prune", help="Drop entries whose files are gone from these folders.")
+    ] = False,
+    skip_bad: SkipBadOption = False,
+) -> None:
+    """Index every photo below folders; reruns only hash new or changed files.
+
+    Example: revimg index build ~/stock-photos --meta credits.csv --index ./stock-index
+    """
+    from revimg import builder
+    from revimg.sources import WalkProblem
+
+    problems: list[WalkProblem] = []
+    with _user_errors():
+        for folder in folders:
+            if not folder.is_dir():
+                raise UsageError(f"{folder}: not a folder (use 'revimg index add' for single files)")
+        with _open(index, create=True) as idx:
+            files = builder.folder_files(folders, problems.append)
+            stats = _run_build(idx, files, meta, jobs)
+            if prune:
+                stats.removed = builder.prune(idx, folders)
+            idx.refresh()
+        for problem in problems:
+            stats.failed += 1
+            stats.failures.append((problem.path, problem.reason))
+        _report_failures(stats)
+        _err().print(stats.summary())
+    if stats.failed and not skip_bad:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@index_app.command("add")
+def index_add(
+    files: Annotated[list[Path], typer.Argument(help="Photo files to add.")],
+    index: IndexOption = None,
+    meta: MetaOption = None,
+    skip_bad: SkipBadOption = False,
+) -> None:
+    """Add (or refresh) single photos in the index.
+
+    Example: revimg index add stock/beach.jpg --index ./stock-index
+    """
+    with _user_errors():
+        with _open(index, create=True) as idx:
+            stats = _run_build(idx, [(f, f.name) for f in files], meta, 1)
+            idx.refresh()
+        _report_failures(stats)
+        _err().print(stats.summary())
+    if stats.failed and not skip_bad:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@index_app.command("remove")
+def index_remove(
+    paths: Annotated[list[str], typer.Argument(help="Indexed file paths (or bank entry names).")],
+    index: IndexOption = None,
+) -> None:
+    """Remove photos from the index (the files themselves are not touched).
+
+    Example: revimg index remove stock/beach.jpg
+    """
+    with _user_errors():
+        with _open(index) as idx:
+            keys = []
+            for p in paths:
+                keys.append(p)
+                absolute = os.path.abspath(p)
+                if absolute != p:
+                    keys.append(absolute)
+            removed = idx.remove(keys)
+            idx.refresh()
+        _err().print(f"removed {removed} of {len(paths)}")
+    if removed < len(paths):
+        raise typer.Exit(EXIT_ERROR)
+
+
+@index_app.command("info")
+def index_info(
+    index: IndexOption = None,
+    fmt: FormatOption = None,
+) -> None:
+    """Show what the index holds: entries, hash kinds, size on disk, dates, versions.
+
+    Example: revimg index info --format json
+    """
+    import datetime as dt
+    import json
+
+    with _user_errors():
+        with _open(index) as idx:
+            info = idx.info()
+    chosen = _format(fmt)
+    if chosen != "table":
+        typer.echo(json.dumps(info, indent=2 if chosen == "json" else None))
+        return
+    table = Table(box=None, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+
+    def when(ts: float) -> str:
+        return dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds") if ts else "-"
+
+    rows = [
+        ("location", info["location"]),
+        ("entries", f"{info['entries']} ({', '.join(f'{k}: {v}' for k, v in info['by_origin'].items()) or 'empty'})"),
+        ("hash kinds", ", ".join(info["hash_kinds"])),
+        ("crop views", ", ".join(f"{k}: {v}" for k, v in info["views"].items()) or "-"),
+        ("low-detail entries", str(info["low_quality_entries"])),
+        ("size on disk", f"{info['size_bytes'] / 1e6:.2f} MB"),
+        ("created", when(info["created"])),
+        ("updated", when(info["updated"])),
+        ("schema", str(info["schema_version"])),
+        ("hashed with", ", ".join(f"{k} {v}" for k, v in info["hashed_with"].items()) or "-"),
+    ]
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    _out().print(table)
+
+
+@index_app.command("export")
+def index_export(
+    index: IndexOption = None,
+    fmt: Annotated[BankFormat, typer.Option("--format", "-f", help="Bank format.")] = BankFormat.jsonl,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Export the index as a hash bank: hashes and metadata, never pixels or local paths.
+
+    Example: revimg index export -o stock-bank.jsonl
+    """
+    from revimg import bank
+
+    with _user_errors():
+        with _open(index) as idx:
+            if output is None:
+                count = bank.export(idx, sys.stdout, fmt.value)
+            else:
+                tmp = output.with_name(output.name + ".revimg-tmp")
+                try:
+                    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                        count = bank.export(idx, fh, fmt.value)
+                    os.replace(tmp, output)
+                except OSError as exc:
+                    tmp.unlink(missing_ok=True)
+                    raise UsageError(f"{output}: cannot write ({exc.strerror})") from None
+        _err().print(f"exported {count} entries" + (f" to {output}" if output else ""))
+
+
+@index_app.command("import")
+def index_import(
+    bank_file: Annotated[
+        str, typer.Argument(metavar="BANK", help="Hash bank (jsonl, csv, or a PDQ list); '-' for stdin.")
+    ],
+    index: IndexOption = None,
+    skip_bad: Annotated[
+        bool, typer.Option("--skip-bad", help="Import the good lines and list the bad ones.")
+    ] = False,
+    origin: Annotated[
+        str | None, typer.Option("--origin", help="Label for where the bank came from [default: its file name].")
+    ] = None,
+) -> None:
+    """Merge a hash bank into the index, creating the index if needed (idempotent).
+
+    Example: revimg index import stock-bank.jsonl --index ./stock-index
+    """
+    from revimg import bank
+
+    with _user_errors():
+        if bank_file == "-":
+            text = _read_stdin().decode("utf-8", errors="strict")
+            label = origin or "stdin"
+        else:
+            path = Path(bank_file)
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except FileNotFoundError:
+                raise UsageError(f"{bank_file}: no such file") from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise UsageError(f"{bank_file}: cannot read the bank ({exc})") from None
+            label = origin or path.name
+        # Validate before creating anything, so a bad bank leaves no empty index behind.
+        list(bank.parse(text, label, bank_file, skip_bad=skip_bad))
+        with _open(index, create=True) as idx:
+            stats = bank.import_text(idx, text, label, bank_file, skip_bad=skip_bad)
+            idx.refresh()
+        for number, reason in stats.skipped_lines:
+            _err().print(f"skipped: {escape(bank_file)}, line {number}: {escape(reason)}")
+        _err().print(stats.summary())
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

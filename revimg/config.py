@@ -1,0 +1,30 @@
+"""Where things live: the index location and revimg's own folders.
+
+Precedence for the index: ``--index PATH`` > ``$REVIMG_INDEX`` > ``$REVIMG_HOME/index`` >
+the per-user data folder (platformdirs, e.g. ``~/.local/share/revimg/index`` on Linux).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def home() -> Path:
+    """revimg's data folder: ``$REVIMG_HOME`` or the platform's user data folder."""
+    explicit = os.environ.get("REVIMG_HOME")
+    if explicit:
+        return Path(explicit).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("revimg", appauthor=False))
+
+
+def index_location(flag: str | Path | None = None) -> Path:
+    """The index folder to use, by the precedence in the module docstring."""
+    if flag:
+        return Path(flag).expanduser()
+    env = os.environ.get("REVIMG_INDEX")
+    if env:
+        return Path(env).expanduser()
+    return home() / "index"

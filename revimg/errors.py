@@ -1,0 +1,50 @@
+"""Errors raised by the revimg core; every message is ready to show a user.
+
+Exception tree::
+
+    RevimgError
+    ├── ImageError            an image could not be read or hashed
+    ├── IndexMissing          no index at the given location
+    ├── IndexUnusable         the index is unusable (corrupt, locked, newer schema, read-only)
+    ├── BankError             a hash bank or metadata file is malformed
+    └── UsageError            arguments that cannot work together
+"""
+
+from __future__ import annotations
+
+
+class RevimgError(Exception):
+    """Base class: a problem the user can act on (exit code 2 at the CLI)."""
+
+
+class ImageError(RevimgError):
+    """An image could not be opened, decoded or hashed."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        self.source = source
+        self.reason = reason
+        super().__init__(f"{source}: {reason}")
+
+
+class IndexMissing(RevimgError):
+    """No index exists at the given location."""
+
+    def __init__(self, location: str) -> None:
+        self.location = location
+        super().__init__(
+            f"no index at {location}: build one with 'revimg index build FOLDER' "
+            "or import a hash bank with 'revimg index import BANK' "
+            "(or point to another index with --index PATH or $REVIMG_INDEX)"
+        )
+
+
+class IndexUnusable(RevimgError):
+    """The index exists but cannot be used."""
+
+
+class BankError(RevimgError):
+    """A hash bank or metadata file is malformed."""
+
+
+class UsageError(RevimgError):
+    """Arguments that cannot work together."""

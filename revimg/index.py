@@ -1,0 +1,595 @@
+"""The embedded index: photos' hashes and metadata in SQLite, searched from a mapped array.
+
+An index is a folder holding ``index.sqlite`` (WAL mode; the source of truth) and
+``search.bin`` (the searchable rows, rebuilt from SQLite whenever its generation number
+falls behind). ``Index`` is the interface matching and the CLI use; another engine (a
+server for indexes that outgrow one machine) would implement the same methods.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from revimg import search
+from revimg.errors import IndexMissing, IndexUnusable, RevimgError
+from revimg.hashing import MIN_QUALITY, ImageHashes, View
+
+DB_NAME = "index.sqlite"
+CACHE_NAME = "search.bin"
+#: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
+VIEW_NAMES: tuple[str, ...] = ("full", "centre-square")
+BUSY_TIMEOUT_MS = 30_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One indexed photo (no pixels): where it came from, its hashes and metadata."""
+
+    id: int
+    name: str
+    path: str | None
+    origin: str
+    sha256: str | None
+    width: int | None
+    height: int | None
+    pdq: bytes
+    pdq_quality: int
+    phash: bytes | None
+    meta: dict[str, Any] = field(default_factory=dict)
+    views: tuple[View, ...] = ()
+
+
+class IndexBackend(Protocol):
+    """What matching and the CLI need from an index; SQLite is the built-in engine."""
+
+    location: str
+
+    def file_states(self) -> dict[str, tuple[int, int]]: ...
+    def put_file(
+        self, path: str, name: str, size: int, mtime_ns: int, hashes: ImageHashes,
+        meta: dict[str, Any] | None = None,
+    ) -> str: ...
+    def put_bank_entry(self, entry: Entry) -> str: ...
+    def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Merge metadata into local entries by path; returns how many changed."""
+        changed = 0
+        with self._write():
+            for path, meta in items:
+                row = self._conn.execute(
+                    "SELECT id, meta FROM images WHERE path = ?", (path,)
+                ).fetchone()
+                if row is None:
+                    continue
+                old = json.loads(row[1])
+                merged = {**old, **meta}
+                if merged != old:
+                    self._conn.execute(
+                        "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
+                        (json.dumps(merged, sort_keys=True), _now(), row[0]),
+                    )
+                    changed += 1
+        return changed
+
+    def remove(self, paths: Iterable[str]) -> int: ...
+    def entries(self) -> Iterator[Entry]: ...
+    def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
+    def by_sha256(self, sha256: str) -> list[Entry]: ...
+    def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]: ...
+    def info(self) -> dict[str, Any]: ...
+    def close(self) -> None: ...
+
+
+_MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE images (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        path TEXT,
+        name TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        size INTEGER,
+        mtime_ns INTEGER,
+        sha256 TEXT,
+        width INTEGER,
+        height INTEGER,
+        pdq BLOB NOT NULL CHECK (length(pdq) = 32),
+        pdq_quality INTEGER NOT NULL,
+        phash BLOB CHECK (phash IS NULL OR length(phash) = 8),
+        meta TEXT NOT NULL DEFAULT '{}',
+        added REAL NOT NULL,
+        updated REAL NOT NULL
+    );
+    CREATE INDEX images_sha256 ON images (sha256);
+    CREATE INDEX images_pdq ON images (pdq);
+    CREATE TABLE views (
+        image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        box TEXT NOT NULL,
+        pdq BLOB NOT NULL CHECK (length(pdq) = 32),
+        quality INTEGER NOT NULL,
+        PRIMARY KEY (image_id, name)
+    );
+    """,
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+
+def _now() -> float:
+    return time.time()
+
+
+class SQLiteIndex:
+    """An index folder: SQLite store plus a memory-mapped search cache."""
+
+    def __init__(self, conn: sqlite3.Connection, folder: Path | None, location: str) -> None:
+        self._conn = conn
+        self._folder = folder
+        self.location = location
+        self._arrays: search.SearchArrays | None = None
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, location: str | Path, *, create: bool = False) -> SQLiteIndex:
+        """Open the index at ``location`` (a folder, or ``":memory:"``).
+
+        Raises:
+            IndexMissing: no index there and ``create`` is false.
+            IndexUnusable: the folder cannot be created, or the database is damaged or newer.
+        """
+        if str(location) == ":memory:":
+            conn = sqlite3.connect(":memory:")
+            index = cls(conn, None, ":memory:")
+            index._migrate()
+            return index
+        folder = Path(location).expanduser()
+        db = folder / DB_NAME
+        label = str(folder)
+        if folder.exists() and not folder.is_dir():
+            raise IndexUnusable(f"{label}: the index location must be a folder, not a file")
+        if not db.exists():
+            if not create:
+                raise IndexMissing(label)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise IndexUnusable(f"{label}: cannot create the index folder ({exc.strerror})") from None
+        try:
+            conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise IndexUnusable(f"{label}: cannot open the index ({exc})") from None
+        index = cls(conn, folder, label)
+        index._migrate()
+        return index
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        conn.isolation_level = None
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise IndexUnusable(
+                    f"{self.location}: the index was written by a newer revimg "
+                    f"(schema {version}, this version reads up to {SCHEMA_VERSION}); upgrade revimg"
+                )
+            if version == SCHEMA_VERSION:
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            for number in range(version, SCHEMA_VERSION):
+                for statement in _MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+            if version == 0:
+                now = str(_now())
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                    [("created", now), ("updated", now), ("generation", "0")],
+                )
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise IndexUnusable(f"{self.location}: the index database is unreadable ({exc})") from None
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._arrays = None
+        self._conn.close()
+
+    def __enter__(self) -> SQLiteIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self)
+
+    def _bump(self) -> None:
+        self._conn.execute(
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"
+        )
+        from revimg.versions import library_versions
+
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [("updated", str(_now())), ("versions", json.dumps(library_versions()))],
+        )
+
+    def file_states(self) -> dict[str, tuple[int, int]]:
+        """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds)."""
+        rows = self._conn.execute(
+            "SELECT path, size, mtime_ns FROM images WHERE path IS NOT NULL"
+        ).fetchall()
+        return {path: (size, mtime) for path, size, mtime in rows}
+
+    def put_file(
+        self,
+        path: str,
+        name: str,
+        size: int,
+        mtime_ns: int,
+        hashes: ImageHashes,
+        meta: dict[str, Any] | None = None,
+    ) -> str:
+        """Insert or replace a local file's entry; returns ``"added"`` or ``"updated"``."""
+        with self._write():
+            return self._put_file(path, name, size, mtime_ns, hashes, meta)
+
+    def put_files(self, items: Iterable[tuple[str, str, int, int, ImageHashes, dict[str, Any] | None]]) -> list[str]:
+        """Several ``put_file`` calls in one transaction: all of them land, or none."""
+        with self._write():
+            return [self._put_file(*item) for item in items]
+
+    def _put_file(
+        self,
+        path: str,
+        name: str,
+        size: int,
+        mtime_ns: int,
+        hashes: ImageHashes,
+        meta: dict[str, Any] | None,
+    ) -> str:
+        conn = self._conn
+        key = f"file:{path}"
+        now = _now()
+        row = conn.execute("SELECT id, meta FROM images WHERE key = ?", (key,)).fetchone()
+        merged = json.loads(row[1]) if row else {}
+        if meta:
+            merged.update(meta)
+        values = (
+            path, name, size, mtime_ns, hashes.sha256, hashes.width, hashes.height,
+            hashes.pdq, hashes.pdq_quality, hashes.phash, json.dumps(merged, sort_keys=True), now,
+        )
+        if row:
+            image_id = row[0]
+            conn.execute(
+                "UPDATE images SET path=?, name=?, size=?, mtime_ns=?, sha256=?, width=?, height=?,"
+                " pdq=?, pdq_quality=?, phash=?, meta=?, updated=? WHERE id=?",
+                (*values, image_id),
+            )
+            conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
+            outcome = "updated"
+        else:
+            cur = conn.execute(
+                "INSERT INTO images (path, name, size, mtime_ns, sha256, width, height, pdq,"
+                " pdq_quality, phash, meta, updated, key, origin, added)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (*values, key, "file", now),
+            )
+            image_id = cur.lastrowid
+            outcome = "added"
+        self._put_views(image_id, hashes.views)
+        return outcome
+
+    def _put_views(self, image_id: int | None, views: Iterable[View]) -> None:
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO views (image_id, name, box, pdq, quality) VALUES (?,?,?,?,?)",
+            [(image_id, v.name, json.dumps(list(v.box)), v.pdq, v.quality) for v in views if v.name in VIEW_NAMES],
+        )
+
+    def put_bank_entry(self, entry: Entry) -> str:
+        """Merge one hash-bank entry: ``"added"``, ``"merged"`` (metadata filled) or ``"same"``."""
+        with self._write():
+            return self._put_bank_entry(entry)
+
+    def put_bank_entries(self, entries: Iterable[Entry]) -> list[str]:
+        """Merge many bank entries in one transaction: all of them land, or none."""
+        with self._write():
+            return [self._put_bank_entry(e) for e in entries]
+
+    def _put_bank_entry(self, entry: Entry) -> str:
+        conn = self._conn
+        if entry.sha256:
+            existing = conn.execute(
+                "SELECT id, meta FROM images WHERE sha256 = ? ORDER BY id LIMIT 1", (entry.sha256,)
+            ).fetchone()
+        else:
+            existing = conn.execute(
+                "SELECT id, meta FROM images WHERE pdq = ? AND name = ? ORDER BY id LIMIT 1",
+                (entry.pdq, entry.name),
+            ).fetchone()
+        if existing:
+            old = json.loads(existing[1])
+            merged = {**entry.meta, **old}
+            if merged == old:
+                return "same"
+            conn.execute(
+                "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
+                (json.dumps(merged, sort_keys=True), _now(), existing[0]),
+            )
+            return "merged"
+        key = f"bank:{entry.sha256}" if entry.sha256 else f"bank:{entry.pdq.hex()}:{entry.name}"
+        now = _now()
+        cur = conn.execute(
+            "INSERT INTO images (key, path, name, origin, sha256, width, height, pdq, pdq_quality,"
+            " phash, meta, added, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                key, None, entry.name, entry.origin, entry.sha256, entry.width, entry.height,
+                entry.pdq, entry.pdq_quality, entry.phash, json.dumps(entry.meta, sort_keys=True),
+                now, now,
+            ),
+        )
+        self._put_views(cur.lastrowid, entry.views)
+        return "added"
+
+    def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
+        """Merge metadata fields into one entry."""
+        with self._write():
+            row = self._conn.execute("SELECT meta FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                return
+            merged = {**json.loads(row[0]), **meta}
+            self._conn.execute(
+                "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
+                (json.dumps(merged, sort_keys=True), _now(), image_id),
+            )
+
+    def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
+        """Merge metadata into local entries by path; returns how many changed."""
+        changed = 0
+        with self._write():
+            for path, meta in items:
+                row = self._conn.execute(
+                    "SELECT id, meta FROM images WHERE path = ?", (path,)
+                ).fetchone()
+                if row is None:
+                    continue
+                old = json.loads(row[1])
+                merged = {**old, **meta}
+                if merged != old:
+                    self._conn.execute(
+                        "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
+                        (json.dumps(merged, sort_keys=True), _now(), row[0]),
+                    )
+                    changed += 1
+        return changed
+
+    def remove(self, paths: Iterable[str]) -> int:
+        """Drop the entries of these local paths (or bank names); returns how many went."""
+        removed = 0
+        with self._write():
+            for p in paths:
+                cur = self._conn.execute(
+                    "DELETE FROM images WHERE path = ? OR (path IS NULL AND name = ?)", (p, p)
+                )
+                removed += cur.rowcount
+        return removed
+
+    # -- reading ---------------------------------------------------------------------------
+
+    _COLUMNS = "id, name, path, origin, sha256, width, height, pdq, pdq_quality, phash, meta"
+
+    def _entry(self, row: tuple[Any, ...], views: tuple[View, ...] = ()) -> Entry:
+        return Entry(
+            id=row[0], name=row[1], path=row[2], origin=row[3], sha256=row[4], width=row[5],
+            height=row[6], pdq=bytes(row[7]), pdq_quality=row[8],
+            phash=bytes(row[9]) if row[9] is not None else None, meta=json.loads(row[10]),
+            views=views,
+        )
+
+    def _views_of(self, ids: list[int]) -> dict[int, list[View]]:
+        out: dict[int, list[View]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for image_id, name, box, pdq, quality in self._conn.execute(
+                f"SELECT image_id, name, box, pdq, quality FROM views WHERE image_id IN ({marks})"
+                " ORDER BY image_id, name",
+                chunk,
+            ):
+                out.setdefault(image_id, []).append(View(name, tuple(json.loads(box)), bytes(pdq), quality))
+        return out
+
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, in id order, with its views."""
+        last = 0
+        while True:
+            rows = self._conn.execute(
+                f"SELECT {self._COLUMNS} FROM images WHERE id > ? ORDER BY id LIMIT 1000", (last,)
+            ).fetchall()
+            if not rows:
+                return
+            views = self._views_of([r[0] for r in rows])
+            for r in rows:
+                yield self._entry(r, tuple(views.get(r[0], ())))
+            last = rows[-1][0]
+
+    def get(self, ids: Iterable[int]) -> dict[int, Entry]:
+        """Entries by id (missing ids are left out)."""
+        wanted = sorted(set(ids))
+        out: dict[int, Entry] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM images WHERE id IN ({marks})", chunk):
+                out[r[0]] = self._entry(r)
+        views = self._views_of(list(out))
+        return {
+            i: Entry(**{**e.__dict__, "views": tuple(views.get(i, ()))}) for i, e in out.items()
+        }
+
+    def by_sha256(self, sha256: str) -> list[Entry]:
+        """Entries whose file content is exactly this."""
+        rows = self._conn.execute(
+            f"SELECT {self._COLUMNS} FROM images WHERE sha256 = ? ORDER BY id", (sha256,)
+        ).fetchall()
+        return [self._entry(r) for r in rows]
+
+    def count(self) -> int:
+        """Number of indexed photos."""
+        return int(self._conn.execute("SELECT count(*) FROM images").fetchone()[0])
+
+    def _meta(self, key: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def generation(self) -> int:
+        """A number that grows with every change to the searchable rows."""
+        return int(self._meta("generation") or 0)
+
+    def info(self) -> dict[str, Any]:
+        """Counts, sizes and versions, as ``revimg index info`` shows them."""
+        from revimg import versions
+
+        conn = self._conn
+        by_origin = dict(conn.execute("SELECT origin, count(*) FROM images GROUP BY origin").fetchall())
+        view_counts = dict(conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall())
+        low = conn.execute("SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)).fetchone()[0]
+        size = 0
+        if self._folder is not None:
+            size = sum(p.stat().st_size for p in self._folder.iterdir() if p.is_file())
+        stored = json.loads(self._meta("versions") or "{}")
+        return {
+            "location": self.location,
+            "entries": self.count(),
+            "by_origin": by_origin,
+            "hash_kinds": ["pdq", "phash", "sha256"],
+            "views": view_counts,
+            "low_quality_entries": low,
+            "size_bytes": size,
+            "schema_version": SCHEMA_VERSION,
+            "created": float(self._meta("created") or 0),
+            "updated": float(self._meta("updated") or 0),
+            "generation": self.generation(),
+            "hashed_with": stored,
+            "running": versions.library_versions(),
+        }
+
+    # -- searching -------------------------------------------------------------------------
+
+    def _load_arrays(self) -> search.SearchArrays:
+        conn = self._conn
+        conn.execute("BEGIN")  # one snapshot: generation and rows agree
+        try:
+            generation = self.generation()
+            full = conn.execute(
+                "SELECT id, pdq FROM images WHERE pdq_quality >= ? ORDER BY id", (MIN_QUALITY,)
+            ).fetchall()
+            extra = conn.execute(
+                "SELECT image_id, name, pdq FROM views WHERE quality >= ? ORDER BY image_id",
+                (MIN_QUALITY,),
+            ).fetchall()
+        finally:
+            conn.execute("COMMIT")
+        codes = {name: i for i, name in enumerate(VIEW_NAMES)}
+        ids = np.array([r[0] for r in full] + [r[0] for r in extra], dtype=np.int64)
+        views = np.array([0] * len(full) + [codes[r[1]] for r in extra], dtype=np.int16)
+        blobs = b"".join([r[1] for r in full] + [r[2] for r in extra])
+        return search.from_blobs(generation, blobs, ids, views)
+
+    def arrays(self) -> search.SearchArrays:
+        """The searchable rows, from the mapped cache when it is current."""
+        generation = self.generation()
+        if self._arrays is not None and self._arrays.generation == generation:
+            return self._arrays
+        cache = self._folder / CACHE_NAME if self._folder is not None else None
+        arrays = search.read_cache(cache) if cache is not None else None
+        if arrays is None or arrays.generation != generation:
+            arrays = self._load_arrays()
+            if cache is not None:
+                try:
+                    search.write_cache(cache, arrays)
+                except OSError:
+                    pass  # a read-only index still searches, from memory
+        self._arrays = arrays
+        return arrays
+
+    def refresh(self) -> None:
+        """Bring the search cache up to date now (after a build), not at the next check."""
+        self.arrays()
+
+    def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
+        """Rows within ``max_distance`` PDQ bits of any of the (k, 32) query hashes."""
+        return search.scan(self.arrays(), search.query_words(queries), max_distance)
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (or ``ROLLBACK``), bumping the generation."""
+
+    def __init__(self, index: SQLiteIndex) -> None:
+        self._index = index
+
+    def __enter__(self) -> None:
+        try:
+            self._index._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise IndexUnusable(_write_error(self._index.location, exc)) from None
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        conn = self._index._conn
+        if exc_type is None:
+            try:
+                self._index._bump()
+                conn.execute("COMMIT")
+                return
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise IndexUnusable(_write_error(self._index.location, exc)) from None
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _write_error(location: str, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return f"{location}: the index is busy (another revimg is writing to it); try again"
+    if "readonly" in text or "read-only" in text:
+        return f"{location}: the index is read-only; nothing was changed"
+    if "full" in text:
+        return f"{location}: the disk is full; nothing was changed"
+    return f"{location}: cannot write to the index ({text}); nothing was changed"
+
+
+def open_index(location: str | Path, *, create: bool = False) -> SQLiteIndex:
+    """Open (or with ``create``, create) the index at ``location``."""
+    return SQLiteIndex.open(location, create=create)
+
+
+__all__ = [
+    "Entry",
+    "IndexBackend",
+    "RevimgError",
+    "SQLiteIndex",
+    "VIEW_NAMES",
+    "open_index",
+]

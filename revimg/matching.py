@@ -1,0 +1,155 @@
+"""Decide whether a photo is a copy of an indexed one, and explain why.
+
+A query is hashed in all eight dihedral variants (so mirrored and rotated copies are
+found) and compared with every searchable row of the index: each photo's whole-image
+PDQ hash and the hashes of its stored crops (views). The best row per photo becomes a
+``Match`` with its evidence.
+
+Score: ``1 - distance / 128`` clipped to [0, 1], where distance is the PDQ Hamming distance
+(256 bits). Unrelated photos sit around 128 bits apart (score about 0); re-encoded or
+resized copies are within a few bits (score near 1). A match is reported when its score
+reaches the threshold: 0.75 by default (distance <= 32, near Meta's advice of 31).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from revimg.errors import UsageError
+from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes
+from revimg.index import VIEW_NAMES, Entry, IndexBackend
+
+#: Named thresholds: stricter finds fewer copies and accuses fewer innocent photos.
+PRESETS: dict[str, float] = {"strict": 0.85, "default": 0.75, "loose": 0.65}
+DEFAULT_THRESHOLD = PRESETS["default"]
+DEFAULT_TOP = 5
+
+
+def score_of(distance: int) -> float:
+    """Similarity in [0, 1] from a PDQ distance; see the module docstring."""
+    return max(0.0, min(1.0, 1.0 - distance / (PDQ_BITS / 2)))
+
+
+def max_distance_for(threshold: float) -> int:
+    """The largest PDQ distance whose score still reaches ``threshold``."""
+    if not 0.0 <= threshold <= 1.0:
+        raise UsageError(f"threshold must be a score between 0 and 1, got {threshold}")
+    return int((1.0 - threshold) * (PDQ_BITS / 2) + 1e-9)
+
+
+@dataclass(frozen=True)
+class Match:
+    """An indexed photo that the query is likely a copy of, with the evidence."""
+
+    entry: Entry
+    distance: int
+    score: float
+    variant: str
+    view: str
+    box: tuple[float, float, float, float] | None
+    exact: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of a match."""
+        e = self.entry
+        return {
+            "path": e.path if e.path is not None else e.name,
+            "id": e.id,
+            "name": e.name,
+            "distance": self.distance,
+            "score": round(self.score, 4),
+            "variant": self.variant,
+            "region": None if self.box is None else {"view": self.view, "box": [round(b, 4) for b in self.box]},
+            "exact": self.exact,
+            "origin": e.origin,
+            "meta": e.meta,
+        }
+
+
+@dataclass
+class CheckResult:
+    """The outcome for one query: matches (best first) or an error."""
+
+    query: str
+    matches: list[Match] = field(default_factory=list)
+    error: str | None = None
+    quality: int | None = None
+    sha256: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str | None:
+        """``"match"``, ``"no_match"``, or None for a query that failed."""
+        if self.error is not None:
+            return None
+        return "match" if self.matches else "no_match"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stable JSON shape of a result."""
+        if self.error is not None:
+            return {"query": self.query, "error": self.error}
+        return {
+            "query": self.query,
+            "verdict": self.verdict,
+            "matches": [m.as_dict() for m in self.matches],
+            "sha256": self.sha256,
+            "pdq_quality": self.quality,
+            "warnings": list(self.warnings),
+        }
+
+
+def _variant_label(variant: int, view: str) -> str:
+    name = VARIANTS[variant]
+    if view == "full":
+        return name
+    return "cropped" if name == "original" else f"{name}+cropped"
+
+
+def find_matches(
+    index: IndexBackend,
+    query: QueryHashes,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+) -> tuple[list[Match], list[str]]:
+    """Likely matches for one hashed query, best first, plus warnings for the user."""
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, got {top}")
+    limit = max_distance_for(threshold)
+    warnings: list[str] = []
+    best: dict[int, tuple[int, int, int]] = {}  # image id -> (distance, view, variant)
+    exact_ids = {e.id for e in index.by_sha256(query.hashes.sha256)}
+    for image_id in exact_ids:
+        best[image_id] = (0, 0, 0)
+    if query.quality < MIN_QUALITY:
+        warnings.append(
+            f"the photo has little detail (PDQ quality {query.quality} < {MIN_QUALITY}): "
+            "only exact copies can be recognised"
+        )
+    else:
+        for hit in index.search(query.pdq_variants, limit):
+            key = (hit.distance, hit.view, hit.variant)
+            if hit.image_id not in best or key < best[hit.image_id]:
+                best[hit.image_id] = key
+    ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:top]
+    entries = index.get(i for i, _ in ranked)
+    matches = []
+    for image_id, (distance, view_code, variant) in ranked:
+        entry = entries.get(image_id)
+        if entry is None:  # removed between search and fetch
+            continue
+        view = VIEW_NAMES[view_code]
+        box = next((v.box for v in entry.views if v.name == view), None) if view != "full" else None
+        matches.append(
+            Match(
+                entry=entry,
+                distance=distance,
+                score=score_of(distance),
+                variant=_variant_label(variant, view),
+                view=view,
+                box=box,
+                exact=image_id in exact_ids,
+            )
+        )
+    return matches, warnings

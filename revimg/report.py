@@ -1,0 +1,153 @@
+"""Results as data: JSON, JSON Lines and CSV on a text stream, and plain verdict sentences.
+
+Field names here are a contract that scripts rely on; add fields, never rename them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+from revimg.matching import CheckResult, Match
+
+FORMATS = ("table", "json", "jsonl", "csv")
+CHECK_CSV_FIELDS = (
+    "query", "verdict", "error", "rank", "match_path", "match_id", "match_name", "distance",
+    "score", "variant", "region_view", "region_box", "exact", "title", "credit", "licence",
+    "source_url", "tags",
+)
+HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
+
+
+class JsonArrayWriter:
+    """Stream objects as one JSON array, so a batch prints as it goes and ``[]`` when empty."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._first = True
+
+    def write(self, obj: dict[str, Any]) -> None:
+        self._out.write("[\n  " if self._first else ",\n  ")
+        self._out.write(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+        self._out.flush()
+        self._first = False
+
+    def close(self) -> None:
+        self._out.write("[]\n" if self._first else "\n]\n")
+        self._out.flush()
+
+
+class Writer:
+    """Writes records in one of the data formats (json, jsonl, csv) as they arrive."""
+
+    def __init__(self, out: TextIO, fmt: str, csv_fields: tuple[str, ...],
+                 to_rows: Any = None) -> None:
+        self._out = out
+        self._fmt = fmt
+        self._array = JsonArrayWriter(out) if fmt == "json" else None
+        self._csv = csv.DictWriter(out, fieldnames=csv_fields, lineterminator="\n",
+                                   extrasaction="ignore") if fmt == "csv" else None
+        if self._csv is not None:
+            self._csv.writeheader()
+        self._to_rows = to_rows or (lambda obj: [obj])
+
+    def write(self, obj: dict[str, Any]) -> None:
+        if self._array is not None:
+            self._array.write(obj)
+        elif self._csv is not None:
+            for row in self._to_rows(obj):
+                self._csv.writerow({k: _cell(v) for k, v in row.items()})
+            self._out.flush()
+        else:
+            self._out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            self._out.flush()
+
+    def close(self) -> None:
+        if self._array is not None:
+            self._array.close()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return value
+
+
+def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """CSV rows of one check result: one per match, or one row for no match / an error."""
+    base = {"query": result["query"], "verdict": result.get("verdict"), "error": result.get("error")}
+    matches = result.get("matches") or []
+    if not matches:
+        yield base
+        return
+    for rank, m in enumerate(matches, 1):
+        meta = m.get("meta") or {}
+        region = m.get("region") or {}
+        yield {
+            **base,
+            "rank": rank,
+            "match_path": m["path"],
+            "match_id": m["id"],
+            "match_name": m["name"],
+            "distance": m["distance"],
+            "score": m["score"],
+            "variant": m["variant"],
+            "region_view": region.get("view"),
+            "region_box": " ".join(str(b) for b in region.get("box", [])) or None,
+            "exact": m["exact"],
+            "title": meta.get("title"),
+            "credit": meta.get("credit"),
+            "licence": meta.get("licence"),
+            "source_url": meta.get("source_url"),
+            "tags": meta.get("tags"),
+        }
+
+
+def describe_variant(variant: str) -> str:
+    """Plain words for a variant name."""
+    words = {
+        "original": "as is",
+        "mirrored": "mirrored",
+        "cropped": "cropped",
+        "rotated-180": "turned upside down",
+        "rotated-90-cw": "rotated a quarter turn clockwise",
+        "rotated-90-ccw": "rotated a quarter turn anticlockwise",
+        "flipped-upside-down": "flipped upside down",
+    }
+    parts = [words.get(p, p.replace("-", " ")) for p in variant.split("+")]
+    return ", ".join(parts)
+
+
+def verdict_sentence(result: CheckResult) -> str:
+    """One plain sentence a worried person can act on."""
+    if result.error is not None:
+        return f"{result.query}: could not be checked ({result.error})"
+    if not result.matches:
+        extra = " (it has too little detail to compare)" if result.warnings else ""
+        return (
+            f"{result.query}: no match among the known photos in this index{extra}. "
+            "That does not prove the photo is genuine."
+        )
+    best: Match = result.matches[0]
+    meta = best.entry.meta
+    source = meta.get("title") or best.entry.name
+    credit = f" by {meta['credit']}" if meta.get("credit") else ""
+    how = "an exact copy" if best.exact else f"a copy ({describe_variant(best.variant)})"
+    return (
+        f"{result.query}: LIKELY A KNOWN PHOTO: {how} of \"{source}\"{credit}, "
+        f"score {best.score:.2f}. Someone may be using a photo that is not theirs."
+    )
+
+
+def results_to_dicts(results: Iterable[CheckResult]) -> Iterator[dict[str, Any]]:
+    """JSON-ready dicts for results."""
+    for r in results:
+        yield r.as_dict()

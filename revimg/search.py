@@ -1,0 +1,140 @@
+"""Brute-force Hamming search over a contiguous array of PDQ hashes.
+
+The searchable part of an index is three parallel arrays (hash words, image id, view
+code). They are written once into a single cache file next to the SQLite store and
+memory-mapped, so opening an index of millions of photos costs no per-row Python work,
+and a query is a vectorised XOR + popcount (``numpy.bitwise_count``) over the array.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+_MAGIC = b"REVIMGS1"
+_HEADER = struct.Struct("<8sQQ")  # magic, generation, rows
+_ALIGN = 64
+#: Rows scanned per step: bounds the temporary arrays to a few tens of MB.
+CHUNK_ROWS = 1 << 20
+
+
+@dataclass(frozen=True)
+class SearchArrays:
+    """The searchable rows: ``words`` (n, 4) uint64 PDQ hashes, ``ids`` and ``views``."""
+
+    generation: int
+    words: np.ndarray
+    ids: np.ndarray
+    views: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One row within reach of a query: the row, its distance and the query variant."""
+
+    image_id: int
+    view: int
+    variant: int
+    distance: int
+
+
+def from_blobs(generation: int, blobs: bytes, ids: np.ndarray, views: np.ndarray) -> SearchArrays:
+    """Build arrays from concatenated 32-byte PDQ hashes."""
+    words = np.frombuffer(blobs, dtype=">u8").astype(np.uint64).reshape(-1, 4)
+    return SearchArrays(generation, words, ids.astype(np.int64), views.astype(np.int16))
+
+
+def _offsets(rows: int) -> tuple[int, int, int, int]:
+    def up(x: int) -> int:
+        return (x + _ALIGN - 1) // _ALIGN * _ALIGN
+
+    words_at = up(_HEADER.size)
+    ids_at = up(words_at + rows * 32)
+    views_at = up(ids_at + rows * 8)
+    end = views_at + rows * 2
+    return words_at, ids_at, views_at, end
+
+
+def write_cache(path: Path, arrays: SearchArrays) -> None:
+    """Write arrays to ``path`` atomically (temporary file, fsync, rename)."""
+    rows = len(arrays)
+    words_at, ids_at, views_at, end = _offsets(rows)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(_HEADER.pack(_MAGIC, arrays.generation, rows))
+            for at, arr in (
+                (words_at, arrays.words.astype("<u8")),
+                (ids_at, arrays.ids.astype("<i8")),
+                (views_at, arrays.views.astype("<i2")),
+            ):
+                fh.seek(at)
+                fh.write(np.ascontiguousarray(arr).tobytes())
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_cache(path: Path) -> SearchArrays | None:
+    """Memory-map a cache file; None when it is missing, foreign or damaged."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            magic, generation, rows = _HEADER.unpack(fh.read(_HEADER.size))
+    except (OSError, struct.error):
+        return None
+    if magic != _MAGIC:
+        return None
+    words_at, ids_at, views_at, end = _offsets(rows)
+    if size != end:
+        return None
+    if rows == 0:
+        empty = np.zeros((0,), dtype=np.int64)
+        return SearchArrays(generation, np.zeros((0, 4), np.uint64), empty, empty.astype(np.int16))
+    words = np.memmap(path, dtype="<u8", mode="r", offset=words_at, shape=(rows, 4))
+    ids = np.memmap(path, dtype="<i8", mode="r", offset=ids_at, shape=(rows,))
+    views = np.memmap(path, dtype="<i2", mode="r", offset=views_at, shape=(rows,))
+    return SearchArrays(generation, words, ids, views)
+
+
+def query_words(pdq_variants: np.ndarray) -> np.ndarray:
+    """(k, 32) uint8 hashes -> (k, 4) uint64 words in the cache's layout."""
+    return np.frombuffer(np.ascontiguousarray(pdq_variants).tobytes(), dtype=">u8").astype(
+        np.uint64
+    ).reshape(-1, 4)
+
+
+def scan(arrays: SearchArrays, queries: np.ndarray, max_distance: int) -> list[Hit]:
+    """Every row within ``max_distance`` bits of any query variant (its best variant)."""
+    hits: list[Hit] = []
+    n = len(arrays)
+    for start in range(0, n, CHUNK_ROWS):
+        block = np.asarray(arrays.words[start : start + CHUNK_ROWS])
+        best = np.full(block.shape[0], 257, dtype=np.int32)
+        best_variant = np.zeros(block.shape[0], dtype=np.int8)
+        for k, q in enumerate(queries):
+            d = np.bitwise_count(block ^ q).sum(axis=1, dtype=np.int32)
+            better = d < best
+            best = np.where(better, d, best)
+            best_variant = np.where(better, np.int8(k), best_variant)
+        rows = np.nonzero(best <= max_distance)[0]
+        for r in rows:
+            hits.append(
+                Hit(
+                    int(arrays.ids[start + r]),
+                    int(arrays.views[start + r]),
+                    int(best_variant[r]),
+                    int(best[r]),
+                )
+            )
+    return hits

@@ -1,0 +1,22 @@
+"""Versions of the libraries whose output the stored hashes depend on."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import metadata
+
+import revimg
+
+_LIBRARIES = ("pdqhash", "pillow", "imagehash", "numpy")
+
+
+@cache
+def library_versions() -> dict[str, str]:
+    """``{"revimg": ..., "pdqhash": ..., "pillow": ...}`` for the running process."""
+    out = {"revimg": revimg.__version__}
+    for name in _LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
