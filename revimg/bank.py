@@ -59,8 +59,13 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
     """Write every entry to ``out``; returns how many were written."""
     count = 0
     if fmt == "jsonl":
-        header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "created": time.time(),
-                  "entries": index.count(), "hash_kinds": ["pdq", "phash", "sha256"]}
+        header = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "created": time.time(),
+            "entries": index.count(),
+            "hash_kinds": ["pdq", "phash", "sha256"],
+        }
         out.write(json.dumps(header, sort_keys=True) + "\n")
         for e in index.entries():
             out.write(json.dumps(_entry_dict(e), sort_keys=True, ensure_ascii=False) + "\n")
@@ -169,9 +174,14 @@ def _parse_record(record: Any, origin: str) -> Entry:
         ):
             raise _Bad("a view box must be four fractions between 0 and 1")
         vq = _opt_int(v.get("quality"), "view quality", 0, 100)
-        views.append(View(name, (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
-                          _hex(v.get("pdq"), _HEX64, "view pdq"),
-                          ASSUMED_QUALITY if vq is None else vq))
+        views.append(
+            View(
+                name,
+                (float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                _hex(v.get("pdq"), _HEX64, "view pdq"),
+                ASSUMED_QUALITY if vq is None else vq,
+            )
+        )
     name = record.get("name") or record.get("label") or (sha or pdq.hex())
     return Entry(
         id=0,
@@ -193,20 +203,29 @@ def _parse_plain(line: str, origin: str) -> Entry:
     parts = re.split(r"[,\t ]", line.strip(), maxsplit=1)
     pdq = _hex(parts[0], _HEX64, "the PDQ hash")
     label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else pdq.hex()
-    return Entry(0, _text(label, "label"), None, origin, None, None, None, pdq,
-                 ASSUMED_QUALITY, None, {}, ())
+    return Entry(
+        0, _text(label, "label"), None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ()
+    )
 
 
-def parse(text: str, origin: str, where: str, *, skip_bad: bool = False,
-          skipped: list[tuple[int, str]] | None = None) -> Iterator[Entry]:
+def parse(
+    text: str,
+    origin: str,
+    where: str,
+    *,
+    skip_bad: bool = False,
+    skipped: list[tuple[int, str]] | None = None,
+) -> Iterator[Entry]:
     """Entries of a bank's text; raises ``BankError`` naming the first bad line."""
     lines = text.splitlines()
     first = next((ln for ln in lines if ln.strip()), "")
 
     def bad(number: int, reason: str) -> None:
         if not skip_bad:
-            raise BankError(f"{where}, line {number}: {reason}; nothing was imported "
-                            "(use --skip-bad to import the good lines)")
+            raise BankError(
+                f"{where}, line {number}: {reason}; nothing was imported "
+                "(use --skip-bad to import the good lines)"
+            )
         if skipped is not None:
             skipped.append((number, reason))
 
@@ -222,8 +241,10 @@ def parse(text: str, origin: str, where: str, *, skip_bad: bool = False,
             if isinstance(record, dict) and record.get("format") == FORMAT_NAME:
                 version = record.get("version")
                 if not isinstance(version, int) or version > FORMAT_VERSION:
-                    raise BankError(f"{where}: bank format version {version!r} is newer than this "
-                                    f"revimg reads ({FORMAT_VERSION}); upgrade revimg")
+                    raise BankError(
+                        f"{where}: bank format version {version!r} is newer than this "
+                        f"revimg reads ({FORMAT_VERSION}); upgrade revimg"
+                    )
                 continue
             try:
                 yield _parse_record(record, origin)
@@ -249,8 +270,9 @@ def parse(text: str, origin: str, where: str, *, skip_bad: bool = False,
                 bad(number, str(exc))
 
 
-def import_text(index: SQLiteIndex, text: str, origin: str, where: str, *,
-                skip_bad: bool = False) -> ImportStats:
+def import_text(
+    index: SQLiteIndex, text: str, origin: str, where: str, *, skip_bad: bool = False
+) -> ImportStats:
     """Validate a whole bank, then merge it in one transaction (idempotent)."""
     started = time.perf_counter()
     stats = ImportStats()

@@ -66,7 +66,9 @@ def _hash_task(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | No
         return task, None, f"cannot hash image ({type(exc).__name__}: {exc})"
 
 
-def _hash_all(tasks: list[_Task], jobs: int) -> Iterator[tuple[_Task, hashing.ImageHashes | None, str | None]]:
+def _hash_all(
+    tasks: list[_Task], jobs: int
+) -> Iterator[tuple[_Task, hashing.ImageHashes | None, str | None]]:
     if jobs <= 1 or len(tasks) < 4:
         for task in tasks:
             yield _hash_task(task)

@@ -1,11 +1,11 @@
 """The library entry points a script uses: hash photos, check them against an index.
 
-    from revimg.checker import check_paths
-    from revimg.index import open_index
+from revimg.checker import check_paths
+from revimg.index import open_index
 
-    with open_index("~/revimg-index") as index:
-        for result in check_paths(index, ["photo.jpg"]):
-            print(result.verdict, [m.entry.name for m in result.matches])
+with open_index("~/revimg-index") as index:
+    for result in check_paths(index, ["photo.jpg"]):
+        print(result.verdict, [m.entry.name for m in result.matches])
 """
 
 from __future__ import annotations

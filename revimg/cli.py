@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,19 +67,19 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(130) from None
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
 
 
-class BankFormat(str, Enum):
+class BankFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
 
-class Preset(str, Enum):
+class Preset(StrEnum):
     strict = "strict"
     default = "default"
     loose = "loose"
@@ -187,30 +187,18 @@ def hash_cmd(
 
 
 def _render_result(console: Console, result: Any) -> None:
-    from revimg.report import describe_variant, verdict_sentence
+    from revimg.report import describe_match, verdict_sentence
 
     style = "bold red" if result.matches else ("yellow" if result.error else "green")
     console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
     for warning in result.warnings:
         console.print(f"  note: {escape(warning)}")
-    if not result.matches:
-        return
-    table = Table(box=None, padding=(0, 1), show_edge=False)
-    for column in ("#", "score", "distance", "how", "known photo", "credit", "licence", "source"):
-        table.add_column(column)
     for rank, m in enumerate(result.matches, 1):
-        meta = m.entry.meta
-        table.add_row(
-            str(rank),
-            f"{m.score:.2f}",
-            str(m.distance),
-            escape(describe_variant(m.variant) + (" (exact file)" if m.exact else "")),
-            escape(str(meta.get("title") or m.entry.name)),
-            escape(str(meta.get("credit", ""))),
-            escape(str(meta.get("licence", ""))),
-            escape(str(meta.get("source_url") or (m.entry.path or m.entry.name))),
-        )
-    console.print(table)
+        head, details = describe_match(m)
+        console.print(f"  {rank}. {escape(head)}")
+        for line in details:
+            console.print(f"     {escape(line)}")
+    console.print()
 
 
 @app.command()
@@ -232,9 +220,7 @@ def check(
     ] = None,
     preset: Annotated[
         Preset,
-        typer.Option(
-            "--preset", help="strict (0.85) finds fewer copies, loose (0.65) more."
-        ),
+        typer.Option("--preset", help="strict (0.85) finds fewer copies, loose (0.65) more."),
     ] = Preset.default,
 ) -> None:
     """Check photos against the local index: is each one a known photo?
@@ -256,7 +242,9 @@ def check(
         sources = from_args(files, _read_stdin)
         with _open(index) as idx:
             writer = (
-                None if chosen == "table" else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
+                None
+                if chosen == "table"
+                else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
             )
             console = _out()
             for result in check_sources(idx, sources, threshold=level, top=top):
@@ -335,7 +323,8 @@ def index_build(
     index: IndexOption = None,
     meta: MetaOption = None,
     jobs: Annotated[
-        int | None, typer.Option("--jobs", "-j", min=1, help="Worker processes [default: all cores].")
+        int | None,
+        typer.Option("--jobs", "-j", min=1, help="Worker processes [default: all cores]."),
     ] = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Drop entries whose files are gone from these folders.")
@@ -353,7 +342,9 @@ def index_build(
     with _user_errors():
         for folder in folders:
             if not folder.is_dir():
-                raise UsageError(f"{folder}: not a folder (use 'revimg index add' for single files)")
+                raise UsageError(
+                    f"{folder}: not a folder (use 'revimg index add' for single files)"
+                )
         with _open(index, create=True) as idx:
             files = builder.folder_files(folders, problems.append)
             stats = _run_build(idx, files, meta, jobs)
@@ -440,9 +431,13 @@ def index_info(
     def when(ts: float) -> str:
         return dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds") if ts else "-"
 
+    origins = ", ".join(f"{k}: {v}" for k, v in info["by_origin"].items())
     rows = [
         ("location", info["location"]),
-        ("entries", f"{info['entries']} ({', '.join(f'{k}: {v}' for k, v in info['by_origin'].items()) or 'empty'})"),
+        (
+            "entries",
+            f"{info['entries']} ({origins or 'empty'})",
+        ),
         ("hash kinds", ", ".join(info["hash_kinds"])),
         ("crop views", ", ".join(f"{k}: {v}" for k, v in info["views"].items()) or "-"),
         ("low-detail entries", str(info["low_quality_entries"])),
@@ -460,7 +455,9 @@ def index_info(
 @index_app.command("export")
 def index_export(
     index: IndexOption = None,
-    fmt: Annotated[BankFormat, typer.Option("--format", "-f", help="Bank format.")] = BankFormat.jsonl,
+    fmt: Annotated[
+        BankFormat, typer.Option("--format", "-f", help="Bank format.")
+    ] = BankFormat.jsonl,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
     ] = None,
@@ -490,14 +487,20 @@ def index_export(
 @index_app.command("import")
 def index_import(
     bank_file: Annotated[
-        str, typer.Argument(metavar="BANK", help="Hash bank (jsonl, csv, or a PDQ list); '-' for stdin.")
+        str,
+        typer.Argument(
+            metavar="BANK", help="Hash bank (jsonl, csv, or a PDQ list); '-' for stdin."
+        ),
     ],
     index: IndexOption = None,
     skip_bad: Annotated[
         bool, typer.Option("--skip-bad", help="Import the good lines and list the bad ones.")
     ] = False,
     origin: Annotated[
-        str | None, typer.Option("--origin", help="Label for where the bank came from [default: its file name].")
+        str | None,
+        typer.Option(
+            "--origin", help="Label for where the bank came from [default: its file name]."
+        ),
     ] = None,
 ) -> None:
     """Merge a hash bank into the index, creating the index if needed (idempotent).

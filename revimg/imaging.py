@@ -131,7 +131,9 @@ def decode(data: bytes, name: str) -> Decoded:
     except UnidentifiedImageError:
         raise ImageError(name, "not an image, or a format that cannot be read") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(name, f"image is too large (decompression bomb, limit {MAX_PIXELS} pixels)") from None
+        raise ImageError(
+            name, f"image is too large (decompression bomb, limit {MAX_PIXELS} pixels)"
+        ) from None
     except MemoryError:
         raise ImageError(name, "image is too large to decode in memory") from None
     except (OSError, SyntaxError, ValueError, EOFError, TypeError, IndexError, KeyError) as exc:

@@ -54,7 +54,12 @@ class IndexBackend(Protocol):
 
     def file_states(self) -> dict[str, tuple[int, int]]: ...
     def put_file(
-        self, path: str, name: str, size: int, mtime_ns: int, hashes: ImageHashes,
+        self,
+        path: str,
+        name: str,
+        size: int,
+        mtime_ns: int,
+        hashes: ImageHashes,
         meta: dict[str, Any] | None = None,
     ) -> str: ...
     def put_bank_entry(self, entry: Entry) -> str: ...
@@ -163,7 +168,9 @@ class SQLiteIndex:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise IndexUnusable(f"{label}: cannot create the index folder ({exc.strerror})") from None
+                raise IndexUnusable(
+                    f"{label}: cannot create the index folder ({exc.strerror})"
+                ) from None
         try:
             conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -205,7 +212,9 @@ class SQLiteIndex:
         except sqlite3.DatabaseError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            raise IndexUnusable(f"{self.location}: the index database is unreadable ({exc})") from None
+            raise IndexUnusable(
+                f"{self.location}: the index database is unreadable ({exc})"
+            ) from None
 
     def close(self) -> None:
         """Close the database connection."""
@@ -225,7 +234,8 @@ class SQLiteIndex:
 
     def _bump(self) -> None:
         self._conn.execute(
-            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'generation'"
+            "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+            " WHERE key = 'generation'"
         )
         from revimg.versions import library_versions
 
@@ -254,7 +264,9 @@ class SQLiteIndex:
         with self._write():
             return self._put_file(path, name, size, mtime_ns, hashes, meta)
 
-    def put_files(self, items: Iterable[tuple[str, str, int, int, ImageHashes, dict[str, Any] | None]]) -> list[str]:
+    def put_files(
+        self, items: Iterable[tuple[str, str, int, int, ImageHashes, dict[str, Any] | None]]
+    ) -> list[str]:
         """Several ``put_file`` calls in one transaction: all of them land, or none."""
         with self._write():
             return [self._put_file(*item) for item in items]
@@ -276,8 +288,18 @@ class SQLiteIndex:
         if meta:
             merged.update(meta)
         values = (
-            path, name, size, mtime_ns, hashes.sha256, hashes.width, hashes.height,
-            hashes.pdq, hashes.pdq_quality, hashes.phash, json.dumps(merged, sort_keys=True), now,
+            path,
+            name,
+            size,
+            mtime_ns,
+            hashes.sha256,
+            hashes.width,
+            hashes.height,
+            hashes.pdq,
+            hashes.pdq_quality,
+            hashes.phash,
+            json.dumps(merged, sort_keys=True),
+            now,
         )
         if row:
             image_id = row[0]
@@ -303,7 +325,11 @@ class SQLiteIndex:
     def _put_views(self, image_id: int | None, views: Iterable[View]) -> None:
         self._conn.executemany(
             "INSERT OR REPLACE INTO views (image_id, name, box, pdq, quality) VALUES (?,?,?,?,?)",
-            [(image_id, v.name, json.dumps(list(v.box)), v.pdq, v.quality) for v in views if v.name in VIEW_NAMES],
+            [
+                (image_id, v.name, json.dumps(list(v.box)), v.pdq, v.quality)
+                for v in views
+                if v.name in VIEW_NAMES
+            ],
         )
 
     def put_bank_entry(self, entry: Entry) -> str:
@@ -343,9 +369,19 @@ class SQLiteIndex:
             "INSERT INTO images (key, path, name, origin, sha256, width, height, pdq, pdq_quality,"
             " phash, meta, added, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                key, None, entry.name, entry.origin, entry.sha256, entry.width, entry.height,
-                entry.pdq, entry.pdq_quality, entry.phash, json.dumps(entry.meta, sort_keys=True),
-                now, now,
+                key,
+                None,
+                entry.name,
+                entry.origin,
+                entry.sha256,
+                entry.width,
+                entry.height,
+                entry.pdq,
+                entry.pdq_quality,
+                entry.phash,
+                json.dumps(entry.meta, sort_keys=True),
+                now,
+                now,
             ),
         )
         self._put_views(cur.lastrowid, entry.views)
@@ -400,9 +436,17 @@ class SQLiteIndex:
 
     def _entry(self, row: tuple[Any, ...], views: tuple[View, ...] = ()) -> Entry:
         return Entry(
-            id=row[0], name=row[1], path=row[2], origin=row[3], sha256=row[4], width=row[5],
-            height=row[6], pdq=bytes(row[7]), pdq_quality=row[8],
-            phash=bytes(row[9]) if row[9] is not None else None, meta=json.loads(row[10]),
+            id=row[0],
+            name=row[1],
+            path=row[2],
+            origin=row[3],
+            sha256=row[4],
+            width=row[5],
+            height=row[6],
+            pdq=bytes(row[7]),
+            pdq_quality=row[8],
+            phash=bytes(row[9]) if row[9] is not None else None,
+            meta=json.loads(row[10]),
             views=views,
         )
 
@@ -416,7 +460,9 @@ class SQLiteIndex:
                 " ORDER BY image_id, name",
                 chunk,
             ):
-                out.setdefault(image_id, []).append(View(name, tuple(json.loads(box)), bytes(pdq), quality))
+                out.setdefault(image_id, []).append(
+                    View(name, tuple(json.loads(box)), bytes(pdq), quality)
+                )
         return out
 
     def entries(self) -> Iterator[Entry]:
@@ -440,7 +486,9 @@ class SQLiteIndex:
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self._conn.execute(f"SELECT {self._COLUMNS} FROM images WHERE id IN ({marks})", chunk):
+            for r in self._conn.execute(
+                f"SELECT {self._COLUMNS} FROM images WHERE id IN ({marks})", chunk
+            ):
                 out[r[0]] = self._entry(r)
         views = self._views_of(list(out))
         return {
@@ -471,9 +519,15 @@ class SQLiteIndex:
         from revimg import versions
 
         conn = self._conn
-        by_origin = dict(conn.execute("SELECT origin, count(*) FROM images GROUP BY origin").fetchall())
-        view_counts = dict(conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall())
-        low = conn.execute("SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)).fetchone()[0]
+        by_origin = dict(
+            conn.execute("SELECT origin, count(*) FROM images GROUP BY origin").fetchall()
+        )
+        view_counts = dict(
+            conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall()
+        )
+        low = conn.execute(
+            "SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)
+        ).fetchone()[0]
         size = 0
         if self._folder is not None:
             size = sum(p.stat().st_size for p in self._folder.iterdir() if p.is_file())

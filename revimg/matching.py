@@ -60,7 +60,9 @@ class Match:
             "distance": self.distance,
             "score": round(self.score, 4),
             "variant": self.variant,
-            "region": None if self.box is None else {"view": self.view, "box": [round(b, 4) for b in self.box]},
+            "region": None
+            if self.box is None
+            else {"view": self.view, "box": [round(b, 4) for b in self.box]},
             "exact": self.exact,
             "origin": e.origin,
             "meta": e.meta,

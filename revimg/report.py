@@ -14,9 +14,24 @@ from revimg.matching import CheckResult, Match
 
 FORMATS = ("table", "json", "jsonl", "csv")
 CHECK_CSV_FIELDS = (
-    "query", "verdict", "error", "rank", "match_path", "match_id", "match_name", "distance",
-    "score", "variant", "region_view", "region_box", "exact", "title", "credit", "licence",
-    "source_url", "tags",
+    "query",
+    "verdict",
+    "error",
+    "rank",
+    "match_path",
+    "match_id",
+    "match_name",
+    "distance",
+    "score",
+    "variant",
+    "region_view",
+    "region_box",
+    "exact",
+    "title",
+    "credit",
+    "licence",
+    "source_url",
+    "tags",
 )
 HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
 
@@ -42,13 +57,17 @@ class JsonArrayWriter:
 class Writer:
     """Writes records in one of the data formats (json, jsonl, csv) as they arrive."""
 
-    def __init__(self, out: TextIO, fmt: str, csv_fields: tuple[str, ...],
-                 to_rows: Any = None) -> None:
+    def __init__(
+        self, out: TextIO, fmt: str, csv_fields: tuple[str, ...], to_rows: Any = None
+    ) -> None:
         self._out = out
         self._fmt = fmt
         self._array = JsonArrayWriter(out) if fmt == "json" else None
-        self._csv = csv.DictWriter(out, fieldnames=csv_fields, lineterminator="\n",
-                                   extrasaction="ignore") if fmt == "csv" else None
+        self._csv = (
+            csv.DictWriter(out, fieldnames=csv_fields, lineterminator="\n", extrasaction="ignore")
+            if fmt == "csv"
+            else None
+        )
         if self._csv is not None:
             self._csv.writeheader()
         self._to_rows = to_rows or (lambda obj: [obj])
@@ -83,7 +102,11 @@ def _cell(value: Any) -> Any:
 
 def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """CSV rows of one check result: one per match, or one row for no match / an error."""
-    base = {"query": result["query"], "verdict": result.get("verdict"), "error": result.get("error")}
+    base = {
+        "query": result["query"],
+        "verdict": result.get("verdict"),
+        "error": result.get("error"),
+    }
     matches = result.get("matches") or []
     if not matches:
         yield base
@@ -114,7 +137,7 @@ def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def describe_variant(variant: str) -> str:
     """Plain words for a variant name."""
     words = {
-        "original": "as is",
+        "original": "resized or re-saved copy",
         "mirrored": "mirrored",
         "cropped": "cropped",
         "rotated-180": "turned upside down",
@@ -124,6 +147,27 @@ def describe_variant(variant: str) -> str:
     }
     parts = [words.get(p, p.replace("-", " ")) for p in variant.split("+")]
     return ", ".join(parts)
+
+
+def describe_match(m: Match) -> tuple[str, list[str]]:
+    """A headline and detail lines for one match, for the terminal view."""
+    meta = m.entry.meta
+    title = meta.get("title") or m.entry.name
+    how = "exact same file" if m.exact else describe_variant(m.variant)
+    head = f"score {m.score:.2f} (distance {m.distance} of 256 bits), {how}: {title}"
+    details = []
+    where = m.entry.path or f"{m.entry.name} (from hash bank {m.entry.origin})"
+    details.append(f"known photo: {where}")
+    if m.box is not None:
+        x0, y0, x1, y1 = m.box
+        details.append(
+            f"matched region: {m.view} of the known photo "
+            f"(x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%})"
+        )
+    for label, key in (("credit", "credit"), ("licence", "licence"), ("source", "source_url")):
+        if meta.get(key):
+            details.append(f"{label}: {meta[key]}")
+    return head, details
 
 
 def verdict_sentence(result: CheckResult) -> str:
@@ -141,8 +185,10 @@ def verdict_sentence(result: CheckResult) -> str:
     source = meta.get("title") or best.entry.name
     credit = f" by {meta['credit']}" if meta.get("credit") else ""
     how = "an exact copy" if best.exact else f"a copy ({describe_variant(best.variant)})"
+    if best.variant == "original" and not best.exact:
+        how = "a resized or re-saved copy"
     return (
-        f"{result.query}: LIKELY A KNOWN PHOTO: {how} of \"{source}\"{credit}, "
+        f'{result.query}: LIKELY A KNOWN PHOTO: {how} of "{source}"{credit}, '
         f"score {best.score:.2f}. Someone may be using a photo that is not theirs."
     )
 

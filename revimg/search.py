@@ -109,9 +109,11 @@ def read_cache(path: Path) -> SearchArrays | None:
 
 def query_words(pdq_variants: np.ndarray) -> np.ndarray:
     """(k, 32) uint8 hashes -> (k, 4) uint64 words in the cache's layout."""
-    return np.frombuffer(np.ascontiguousarray(pdq_variants).tobytes(), dtype=">u8").astype(
-        np.uint64
-    ).reshape(-1, 4)
+    return (
+        np.frombuffer(np.ascontiguousarray(pdq_variants).tobytes(), dtype=">u8")
+        .astype(np.uint64)
+        .reshape(-1, 4)
+    )
 
 
 def scan(arrays: SearchArrays, queries: np.ndarray, max_distance: int) -> list[Hit]:

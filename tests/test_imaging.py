@@ -1,0 +1,131 @@
+"""Decoding: EXIF orientation, deliberate mode conversion, clear errors for bad files."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from revimg import hashing, imaging
+from revimg.errors import ImageError
+from tests.conftest import STOCK
+
+PHOTO = STOCK / "kphotoalbum__anne_helene.jpg"
+
+# For each EXIF orientation, the transpose that turns upright pixels into stored pixels.
+_STORE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def _jpeg(img: Image.Image, **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_matches_upright(orientation: int) -> None:
+    upright = ImageOps.exif_transpose(Image.open(PHOTO)).convert("RGB")
+    transpose = _STORE[orientation]
+    stored = upright if transpose is None else upright.transpose(transpose)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    decoded = imaging.decode(_jpeg(stored, exif=exif.tobytes()), "x.jpg")
+    assert (decoded.width, decoded.height) == upright.size
+    want, _ = hashing.pdq(imaging.decode(_jpeg(upright), "u.jpg").image)
+    got, _ = hashing.pdq(decoded.image)
+    assert hashing.hamming(want, got) <= 12
+
+
+def test_draft_decode_keeps_full_size_and_enough_pixels() -> None:
+    big = Image.open(PHOTO).convert("RGB").resize((3000, 2000))
+    decoded = imaging.decode(_jpeg(big), "big.jpg")
+    assert (decoded.width, decoded.height) == (3000, 2000)
+    assert min(decoded.image.size) >= imaging.WORK_SIZE
+    assert decoded.image.size[0] < 3000
+
+
+def _png(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_transparency_is_flattened_on_white() -> None:
+    rgba = Image.new("RGBA", (64, 64), (255, 0, 0, 0))  # fully transparent red
+    out = imaging.decode(_png(rgba), "t.png").image
+    assert out.mode == "RGB" and out.getpixel((5, 5)) == (255, 255, 255)
+    pal = Image.new("P", (32, 32), 0)
+    pal.putpalette([0, 0, 0, 10, 20, 30] + [0] * 762)
+    pal.info["transparency"] = 0
+    assert imaging.decode(_png(pal), "p.png").image.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_sixteen_bit_is_rescaled_not_clipped() -> None:
+    ramp = (np.tile(np.linspace(0, 65535, 256), (64, 1))).astype(np.uint16)
+    img = Image.fromarray(ramp)
+    assert img.mode.startswith("I;16")
+    out = np.asarray(imaging.decode(_png(img), "g16.png").image)
+    assert out[0, 0, 0] == 0 and out[0, -1, 0] == 255
+    assert 120 <= out[0, 128, 0] <= 135  # the middle of the ramp stays grey, not white
+
+
+def test_cmyk_jpeg_decodes() -> None:
+    cmyk = Image.open(PHOTO).convert("CMYK")
+    out = imaging.decode(_jpeg(cmyk), "c.jpg").image
+    assert out.mode == "RGB"
+    want, _ = hashing.pdq(Image.open(PHOTO).convert("RGB"))
+    assert hashing.hamming(want, hashing.pdq(out)[0]) <= 16
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty"),
+        (b"hello, this is text", "not an image"),
+        (PHOTO.read_bytes()[:2000], "cannot decode"),
+    ],
+    ids=["empty", "text", "truncated-jpeg"],
+)
+def test_bad_bytes_raise_image_error(data: bytes, reason: str) -> None:
+    with pytest.raises(ImageError) as info:
+        imaging.decode(data, "bad.jpg")
+    assert reason in str(info.value)
+    assert str(info.value).startswith("bad.jpg: ")
+    assert "\n" not in str(info.value)
+
+
+def test_decompression_bomb_refused() -> None:
+    # A PNG header that declares a 30000 x 30000 canvas.
+    img = Image.new("1", (30000, 30000))
+    data = _png(img)
+    assert len(data) < 1_000_000
+    with pytest.raises(ImageError, match="too large"):
+        imaging.decode(data, "bomb.png")
+
+
+def test_animated_gif_uses_first_frame() -> None:
+    frames = [Image.new("RGB", (64, 64), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:])
+    out = imaging.decode(buf.getvalue(), "a.gif").image
+    r, g, b = out.getpixel((10, 10))
+    assert r > 200 and b < 50
+
+
+def test_read_bytes_errors(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="no such file"):
+        imaging.read_bytes(tmp_path / "missing.jpg")
+    with pytest.raises(ImageError, match="directory"):
+        imaging.read_bytes(tmp_path)
