@@ -601,18 +601,21 @@ class _Transaction:
 
     def __init__(self, index: SQLiteIndex) -> None:
         self._index = index
+        self._changes = 0
 
     def __enter__(self) -> None:
         try:
             self._index._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise IndexUnusable(_write_error(self._index.location, exc)) from None
+        self._changes = self._index._conn.total_changes
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         conn = self._index._conn
         if exc_type is None:
             try:
-                self._index._bump()
+                if conn.total_changes != self._changes:
+                    self._index._bump()
                 conn.execute("COMMIT")
                 return
             except sqlite3.Error as exc:
