@@ -152,36 +152,21 @@ def _upright(img: Image.Image) -> Image.Image:
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB deliberately.
+    """Convert any Pillow mode to 8-bit RGB the way the PDQ reference tools do.
 
-    - transparency (RGBA, LA, PA, P with a transparent colour) is flattened onto white,
-      because the colour under transparent pixels is arbitrary;
-    - 16-bit and 32-bit greyscale are rescaled from their own range to 0-255
-      rather than clipped;
-    - CMYK (and YCCK JPEGs, which Pillow reads as CMYK) go through Pillow's conversion.
+    Hash banks are made by other tools (Meta's python-threatexchange hashes
+    ``Image.convert("RGB")``), so revimg converts exactly as they do, to produce the same
+    hashes: alpha is dropped (the colour under transparent pixels is kept), palette
+    images take their palette colours, CMYK (and YCCK JPEGs, which Pillow reads as CMYK)
+    go through Pillow's conversion, and 16-bit greyscale clips at 255 as Pillow does.
+    ``tests/test_pdq_conformance.py`` holds revimg to the reference hashes on such images.
     """
-    mode = img.mode
-    if mode == "RGB":
+    if img.mode == "RGB":
         return img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        if mode.startswith("I;16"):
-            arr = arr / 257.0
-        elif mode == "I":
-            lo, hi = float(arr.min()), float(arr.max())
-            arr = arr / 257.0 if lo >= 0 and hi <= 65535 else (arr - lo) / max(hi - lo, 1) * 255
-        else:
-            lo, hi = float(arr.min()), float(arr.max())
-            arr = arr * 255.0 if lo >= 0 and hi <= 1.0 else (arr - lo) / max(hi - lo, 1e-12) * 255
-        grey = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
-        return grey.convert("RGB")
-    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode in ("P", "L", "RGB") and "transparency" in img.info
-    )
-    if has_alpha:
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(background, rgba).convert("RGB")
+    if img.mode in ("I", "F") and img.getextrema() is not None:
+        # 32-bit images have no agreed 8-bit form; clip like the 16-bit case.
+        arr = np.clip(np.asarray(img, dtype=np.float64), 0, 255).astype(np.uint8)
+        return Image.fromarray(arr).convert("RGB")
     return img.convert("RGB")
 
 
