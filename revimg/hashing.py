@@ -85,13 +85,35 @@ class ImageHashes:
 
 
 @dataclass(frozen=True)
+class QueryView:
+    """One region of a query photo, hashed in all eight dihedral variants."""
+
+    name: str  # "full", or "content": the photo found inside a border or screenshot
+    box: tuple[float, float, float, float] | None
+    pdq_variants: np.ndarray  # (8, 32) uint8, row k = variant k
+    quality: int
+
+
+@dataclass(frozen=True)
 class QueryHashes:
     """A query photo's hashes with every dihedral variant, for matching."""
 
     hashes: ImageHashes
-    pdq_variants: np.ndarray  # (8, 32) uint8, row k = variant k
+    views: tuple[QueryView, ...]
     phash_variants: np.ndarray  # (8, 8) uint8
     quality: int
+
+    @property
+    def pdq_variants(self) -> np.ndarray:
+        """Every searchable hash: (8 * len(views), 32) uint8, view by view."""
+        return np.concatenate(
+            [v.pdq_variants for v in self.views if v.quality >= MIN_QUALITY]
+            or [np.zeros((0, 32), np.uint8)]
+        )
+
+    def searchable_views(self) -> list[QueryView]:
+        """The views with enough detail to search on, in ``pdq_variants`` order."""
+        return [v for v in self.views if v.quality >= MIN_QUALITY]
 
 
 def _bits_to_bytes(bits: np.ndarray) -> bytes:
@@ -206,11 +228,98 @@ def hash_image(decoded: Decoded, data: bytes, *, with_views: bool = True) -> Ima
     )
 
 
+def _flat_lines(arr: np.ndarray, tolerance: int = 12, share: float = 0.85) -> np.ndarray:
+    """For each row of an (h, w, 3) array: is it mostly one colour (a bar, border or margin)?"""
+    median = np.median(arr, axis=1, keepdims=True)
+    close = (np.abs(arr - median).max(axis=2) <= tolerance).mean(axis=1)
+    return close >= share
+
+
+def _longest_run(busy: np.ndarray, gap: int) -> tuple[int, int] | None:
+    """The longest run of True values, bridging gaps of up to ``gap`` False values."""
+    best: tuple[int, int] | None = None
+    start = None
+    last = -(gap + 2)
+    for i, value in enumerate(busy):
+        if not value:
+            continue
+        if start is None or i - last > gap + 1:
+            start = i
+        last = i
+        if best is None or last - start > best[1] - best[0]:
+            best = (start, last + 1)
+    return best
+
+
+def _peel_side(lines: np.ndarray) -> int:
+    """How many of the first lines of an (n, m, 3) array are margin or app bar, not photo.
+
+    A line is margin when nearly all of it is one colour; a line that is mostly one colour
+    (text on an app bar) is margin too when that colour is the one of the band it is in.
+    """
+    median = np.median(lines, axis=1)
+    share = (np.abs(lines - median[:, None, :]).max(axis=2) <= 8).mean(axis=1)
+    band: np.ndarray | None = None
+    for i in range(len(lines)):
+        if share[i] >= 0.97:
+            band = median[i]
+        elif not (share[i] >= 0.75 and band is not None and np.abs(median[i] - band).max() <= 8):
+            return i
+    return len(lines)
+
+
+def _peel(arr: np.ndarray) -> tuple[int, int]:
+    """[start, end) of the rows left once margins and bars are peeled off both ends."""
+    start = _peel_side(arr)
+    end = len(arr) - _peel_side(arr[::-1][: len(arr) - start])
+    return start, end
+
+
+def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
+    """Where the photo may be inside a border, letterbox or app screenshot (0 to 2 guesses).
+
+    Two guesses, because neither is always right: peeling strictly uniform rows and
+    columns off the edges (borders, letterboxes), and the longest band of busy rows, then
+    busy columns (app bars with text in them).
+    """
+    small = img.copy()
+    small.thumbnail((256, 256))
+    arr = np.asarray(small, dtype=np.int16)
+    h, w = arr.shape[:2]
+    if h < 16 or w < 16:
+        return []
+    guesses: list[tuple[int, int, int, int]] = []
+    rows = _peel(arr)
+    if rows[1] > rows[0]:
+        cols = _peel(arr[rows[0] : rows[1]].transpose(1, 0, 2))
+        guesses.append((cols[0], rows[0], cols[1], rows[1]))
+    run = _longest_run(~_flat_lines(arr), gap=max(1, h // 100))
+    if run is not None:
+        band = arr[run[0] : run[1]].transpose(1, 0, 2)
+        cols_run = _longest_run(~_flat_lines(band), gap=max(1, w // 100))
+        if cols_run is not None:
+            guesses.append((cols_run[0], run[0], cols_run[1], run[1]))
+    boxes: list[tuple[float, float, float, float]] = []
+    for x0, y0, x1, y1 in guesses:
+        if x1 - x0 < w * 0.25 or y1 - y0 < h * 0.25:
+            continue
+        if x1 - x0 > w * 0.97 and y1 - y0 > h * 0.97:
+            continue
+        box = (x0 / w, y0 / h, x1 / w, y1 / h)
+        if all(max(abs(a - b) for a, b in zip(box, other, strict=True)) > 0.01 for other in boxes):
+            boxes.append(box)
+    return boxes
+
+
 def hash_query(decoded: Decoded, data: bytes) -> QueryHashes:
-    """Hash a photo to check, with every dihedral variant."""
+    """Hash a photo to check: every dihedral variant, of the whole image and of its content."""
     img = decoded.image
     pdq_vars, quality = pdq_dihedral(img)
     ph_vars = phash_dihedral(img)
+    views = [QueryView("full", None, pdq_vars, quality)]
+    for box in content_boxes(img):
+        inner_vars, inner_quality = pdq_dihedral(_crop(img, box))
+        views.append(QueryView("content", box, inner_vars, inner_quality))
     hashes = ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
@@ -219,7 +328,7 @@ def hash_query(decoded: Decoded, data: bytes) -> QueryHashes:
         pdq_quality=quality,
         phash=ph_vars[0].tobytes(),
     )
-    return QueryHashes(hashes, pdq_vars, ph_vars, quality)
+    return QueryHashes(hashes, tuple(views), ph_vars, max(v.quality for v in views))
 
 
 def hamming(a: bytes, b: bytes) -> int:

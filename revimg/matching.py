@@ -120,11 +120,13 @@ def find_matches(
         raise UsageError(f"--top must be at least 1, got {top}")
     limit = max_distance_for(threshold)
     warnings: list[str] = []
-    best: dict[int, tuple[int, int, int]] = {}  # image id -> (distance, view, variant)
+    # image id -> (distance, index view code, query variant row)
+    best: dict[int, tuple[int, int, int]] = {}
     exact_ids = {e.id for e in index.by_sha256(query.hashes.sha256)}
     for image_id in exact_ids:
         best[image_id] = (0, 0, 0)
-    if query.quality < MIN_QUALITY:
+    views = query.searchable_views()
+    if not views:
         warnings.append(
             f"the photo has little detail (PDQ quality {query.quality} < {MIN_QUALITY}): "
             "only exact copies can be recognised"
@@ -137,18 +139,22 @@ def find_matches(
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:top]
     entries = index.get(i for i, _ in ranked)
     matches = []
-    for image_id, (distance, view_code, variant) in ranked:
+    for image_id, (distance, view_code, row) in ranked:
         entry = entries.get(image_id)
         if entry is None:  # removed between search and fetch
             continue
         view = VIEW_NAMES[view_code]
         box = next((v.box for v in entry.views if v.name == view), None) if view != "full" else None
+        query_view = views[row // len(VARIANTS)].name if views else "full"
+        label = _variant_label(row % len(VARIANTS), view)
+        if query_view == "content":
+            label = "framed" if label == "original" else f"{label}+framed"
         matches.append(
             Match(
                 entry=entry,
                 distance=distance,
                 score=score_of(distance),
-                variant=_variant_label(variant, view),
+                variant=label,
                 view=view,
                 box=box,
                 exact=image_id in exact_ids,

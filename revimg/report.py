@@ -144,6 +144,7 @@ def describe_variant(variant: str) -> str:
         "rotated-90-cw": "rotated a quarter turn clockwise",
         "rotated-90-ccw": "rotated a quarter turn anticlockwise",
         "flipped-upside-down": "flipped upside down",
+        "framed": "inside a border or screenshot",
     }
     parts = [words.get(p, p.replace("-", " ")) for p in variant.split("+")]
     return ", ".join(parts)
