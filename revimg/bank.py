@@ -71,7 +71,7 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
             out.write(json.dumps(_entry_dict(e), sort_keys=True, ensure_ascii=False) + "\n")
             count += 1
     elif fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, lineterminator="\n")
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)  # CRLF: fields with CR get quoted
         writer.writeheader()
         for e in index.entries():
             row = _entry_dict(e)
@@ -117,9 +117,11 @@ def _text(value: Any, what: str) -> str:
 def _opt_int(value: Any, what: str, lo: int, hi: int) -> int | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool):
+        raise _Bad(f"{what} must be a whole number")
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _Bad(f"{what} must be a whole number") from None
     if isinstance(value, float) and value != number or not lo <= number <= hi:
         raise _Bad(f"{what} must be between {lo} and {hi}")
@@ -127,7 +129,7 @@ def _opt_int(value: Any, what: str, lo: int, hi: int) -> int | None:
 
 
 def _hex(value: Any, pattern: re.Pattern[str], what: str) -> bytes:
-    if not isinstance(value, str) or not pattern.match(value.strip()):
+    if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
         digits = 64 if pattern is _HEX64 else 16
         raise _Bad(f"{what} must be {digits} hex digits")
     return bytes.fromhex(value.strip())
@@ -138,7 +140,7 @@ def _parse_record(record: Any, origin: str) -> Entry:
         raise _Bad("expected a JSON object")
     pdq = _hex(record.get("pdq"), _HEX64, "pdq")
     sha = record.get("sha256") or None
-    if sha is not None and (not isinstance(sha, str) or not _SHA.match(sha)):
+    if sha is not None and (not isinstance(sha, str) or not _SHA.fullmatch(sha)):
         raise _Bad("sha256 must be 64 hex digits")
     phash_value = record.get("phash") or None
     phash = _hex(phash_value, _HEX16, "phash") if phash_value is not None else None
@@ -147,7 +149,7 @@ def _parse_record(record: Any, origin: str) -> Entry:
     if isinstance(meta, str):
         try:
             meta = json.loads(meta)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise _Bad("meta is not valid JSON") from None
     if not isinstance(meta, dict):
         raise _Bad("meta must be an object")
@@ -155,7 +157,7 @@ def _parse_record(record: Any, origin: str) -> Entry:
     if isinstance(views_value, str):
         try:
             views_value = json.loads(views_value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise _Bad("views is not valid JSON") from None
     if not isinstance(views_value, list):
         raise _Bad("views must be a list")
@@ -217,7 +219,9 @@ def parse(
     skipped: list[tuple[int, str]] | None = None,
 ) -> Iterator[Entry]:
     """Entries of a bank's text; raises ``BankError`` naming the first bad line."""
-    lines = text.splitlines()
+    # Split on newlines only: str.splitlines() also breaks at U+2028 and friends, which
+    # JSON allows inside strings.
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
     first = next((ln for ln in lines if ln.strip()), "")
 
     def bad(number: int, reason: str) -> None:
@@ -238,6 +242,9 @@ def parse(
             except json.JSONDecodeError as exc:
                 bad(number, f"not valid JSON ({exc.msg})")
                 continue
+            except (ValueError, RecursionError):
+                bad(number, "not valid JSON (a number or nesting too large to read)")
+                continue
             if isinstance(record, dict) and record.get("format") == FORMAT_NAME:
                 version = record.get("version")
                 if not isinstance(version, int) or version > FORMAT_VERSION:
@@ -250,6 +257,8 @@ def parse(
                 yield _parse_record(record, origin)
             except _Bad as exc:
                 bad(number, str(exc))
+            except (ValueError, TypeError, OverflowError, RecursionError):
+                bad(number, "malformed entry")
     elif "," in first and "pdq" in [c.strip().lower() for c in first.split(",")]:
         reader = csv.DictReader(io.StringIO(text))
         try:
@@ -258,6 +267,8 @@ def parse(
                     yield _parse_record({k: v for k, v in row.items() if k is not None}, origin)
                 except _Bad as exc:
                     bad(number, str(exc))
+                except (ValueError, TypeError, OverflowError, RecursionError):
+                    bad(number, "malformed entry")
         except csv.Error as exc:
             raise BankError(f"{where}: malformed CSV ({exc})") from None
     else:

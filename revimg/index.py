@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,26 +64,7 @@ class IndexBackend(Protocol):
         meta: dict[str, Any] | None = None,
     ) -> str: ...
     def put_bank_entry(self, entry: Entry) -> str: ...
-    def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
-        """Merge metadata into local entries by path; returns how many changed."""
-        changed = 0
-        with self._write():
-            for path, meta in items:
-                row = self._conn.execute(
-                    "SELECT id, meta FROM images WHERE path = ?", (path,)
-                ).fetchone()
-                if row is None:
-                    continue
-                old = json.loads(row[1])
-                merged = {**old, **meta}
-                if merged != old:
-                    self._conn.execute(
-                        "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
-                        (json.dumps(merged, sort_keys=True), _now(), row[0]),
-                    )
-                    changed += 1
-        return changed
-
+    def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int: ...
     def remove(self, paths: Iterable[str]) -> int: ...
     def entries(self) -> Iterator[Entry]: ...
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
@@ -133,6 +115,20 @@ def _now() -> float:
     return time.time()
 
 
+def _connect(db: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
 class SQLiteIndex:
     """An index folder: SQLite store plus a memory-mapped search cache."""
 
@@ -153,7 +149,8 @@ class SQLiteIndex:
             IndexUnusable: the folder cannot be created, or the database is damaged or newer.
         """
         if str(location) == ":memory:":
-            conn = sqlite3.connect(":memory:")
+            conn = sqlite3.connect(":memory:", isolation_level=None)
+            conn.execute("PRAGMA foreign_keys = ON")
             index = cls(conn, None, ":memory:")
             index._migrate()
             return index
@@ -172,15 +169,22 @@ class SQLiteIndex:
                     f"{label}: cannot create the index folder ({exc.strerror})"
                 ) from None
         try:
-            conn = sqlite3.connect(db, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
+            conn = _connect(db)
         except sqlite3.Error as exc:
-            raise IndexUnusable(f"{label}: cannot open the index ({exc})") from None
+            if not db.exists() or "readonly" not in str(exc).replace("-", ""):
+                raise IndexUnusable(f"{label}: cannot open the index ({exc})") from None
+            try:  # a read-only folder: search it without locking (nothing can write there)
+                conn = sqlite3.connect(
+                    f"{db.resolve().as_uri()}?immutable=1", uri=True, isolation_level=None
+                )
+            except sqlite3.Error as exc2:
+                raise IndexUnusable(f"{label}: cannot open the index ({exc2})") from None
         index = cls(conn, folder, label)
-        index._migrate()
+        try:
+            index._migrate()
+        except BaseException:
+            conn.close()
+            raise
         return index
 
     def _migrate(self) -> None:
@@ -205,7 +209,12 @@ class SQLiteIndex:
                 now = str(_now())
                 conn.executemany(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                    [("created", now), ("updated", now), ("generation", "0")],
+                    [
+                        ("created", now),
+                        ("updated", now),
+                        ("generation", "0"),
+                        ("index_id", uuid.uuid4().hex),
+                    ],
                 )
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
@@ -514,6 +523,10 @@ class SQLiteIndex:
         """A number that grows with every change to the searchable rows."""
         return int(self._meta("generation") or 0)
 
+    def stamp(self) -> str:
+        """This index's id and generation: what a search cache must carry to be current."""
+        return f"{self._meta('index_id') or 'none'}:{self.generation()}"
+
     def info(self) -> dict[str, Any]:
         """Counts, sizes and versions, as ``revimg index info`` shows them."""
         from revimg import versions
@@ -554,7 +567,7 @@ class SQLiteIndex:
         conn = self._conn
         conn.execute("BEGIN")  # one snapshot: generation and rows agree
         try:
-            generation = self.generation()
+            stamp = self.stamp()
             full = conn.execute(
                 "SELECT id, pdq FROM images WHERE pdq_quality >= ? ORDER BY id", (MIN_QUALITY,)
             ).fetchall()
@@ -568,16 +581,16 @@ class SQLiteIndex:
         ids = np.array([r[0] for r in full] + [r[0] for r in extra], dtype=np.int64)
         views = np.array([0] * len(full) + [codes[r[1]] for r in extra], dtype=np.int16)
         blobs = b"".join([r[1] for r in full] + [r[2] for r in extra])
-        return search.from_blobs(generation, blobs, ids, views)
+        return search.from_blobs(stamp, blobs, ids, views)
 
     def arrays(self) -> search.SearchArrays:
         """The searchable rows, from the mapped cache when it is current."""
-        generation = self.generation()
-        if self._arrays is not None and self._arrays.generation == generation:
+        stamp = self.stamp()
+        if self._arrays is not None and self._arrays.stamp == stamp:
             return self._arrays
         cache = self._folder / CACHE_NAME if self._folder is not None else None
         arrays = search.read_cache(cache) if cache is not None else None
-        if arrays is None or arrays.generation != generation:
+        if arrays is None or arrays.stamp != stamp:
             arrays = self._load_arrays()
             if cache is not None:
                 try:
@@ -624,6 +637,8 @@ class _Transaction:
                 raise IndexUnusable(_write_error(self._index.location, exc)) from None
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+        if exc_type is not None and issubclass(exc_type, sqlite3.Error):
+            raise IndexUnusable(_write_error(self._index.location, rest[0])) from None  # type: ignore[arg-type]
 
 
 def _write_error(location: str, exc: sqlite3.Error) -> str:

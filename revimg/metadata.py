@@ -48,9 +48,8 @@ def normalise(record: dict[str, Any]) -> dict[str, Any]:
 class MetaTable:
     """Metadata rows looked up by absolute path, relative path or file name."""
 
-    def __init__(self, rows: dict[str, dict[str, Any]], base: Path) -> None:
+    def __init__(self, rows: dict[str, dict[str, Any]], base: Path | None = None) -> None:
         self._rows = rows
-        self._base = base
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -93,13 +92,15 @@ def load(path: Path) -> MetaTable:
     rows: dict[str, dict[str, Any]] = {}
     is_jsonl = path.suffix.lower() in (".jsonl", ".ndjson") or text.lstrip().startswith("{")
     if is_jsonl:
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise BankError(f"{path}, line {number}: not valid JSON ({exc.msg})") from None
+            except (ValueError, RecursionError):
+                raise BankError(f"{path}, line {number}: not valid JSON (too large)") from None
             if not isinstance(record, dict):
                 raise BankError(f"{path}, line {number}: expected a JSON object")
             rows[_key(record, f"{path}, line {number}", path.parent)] = normalise(record)

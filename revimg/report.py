@@ -64,7 +64,7 @@ class Writer:
         self._fmt = fmt
         self._array = JsonArrayWriter(out) if fmt == "json" else None
         self._csv = (
-            csv.DictWriter(out, fieldnames=csv_fields, lineterminator="\n", extrasaction="ignore")
+            csv.DictWriter(out, fieldnames=csv_fields, extrasaction="ignore")
             if fmt == "csv"
             else None
         )

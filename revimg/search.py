@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-_MAGIC = b"REVIMGS1"
-_HEADER = struct.Struct("<8sQQ")  # magic, generation, rows
+_MAGIC = b"REVIMGS2"
+_HEADER = struct.Struct("<8s48sQ")  # magic, stamp (index id and generation), rows
 _ALIGN = 64
 #: Rows scanned per step: bounds the temporary arrays to a few tens of MB.
 CHUNK_ROWS = 1 << 20
@@ -24,9 +24,13 @@ CHUNK_ROWS = 1 << 20
 
 @dataclass(frozen=True)
 class SearchArrays:
-    """The searchable rows: ``words`` (n, 4) uint64 PDQ hashes, ``ids`` and ``views``."""
+    """The searchable rows: ``words`` (n, 4) uint64 PDQ hashes, ``ids`` and ``views``.
 
-    generation: int
+    ``stamp`` names the index and the generation of its rows, so that a cache left by a
+    deleted index, or by an older state of this one, is never taken for the current one.
+    """
+
+    stamp: str
     words: np.ndarray
     ids: np.ndarray
     views: np.ndarray
@@ -45,10 +49,10 @@ class Hit:
     distance: int
 
 
-def from_blobs(generation: int, blobs: bytes, ids: np.ndarray, views: np.ndarray) -> SearchArrays:
+def from_blobs(stamp: str, blobs: bytes, ids: np.ndarray, views: np.ndarray) -> SearchArrays:
     """Build arrays from concatenated 32-byte PDQ hashes."""
     words = np.frombuffer(blobs, dtype=">u8").astype(np.uint64).reshape(-1, 4)
-    return SearchArrays(generation, words, ids.astype(np.int64), views.astype(np.int16))
+    return SearchArrays(stamp, words, ids.astype(np.int64), views.astype(np.int16))
 
 
 def _offsets(rows: int) -> tuple[int, int, int, int]:
@@ -69,7 +73,7 @@ def write_cache(path: Path, arrays: SearchArrays) -> None:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(_HEADER.pack(_MAGIC, arrays.generation, rows))
+            fh.write(_HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows))
             for at, arr in (
                 (words_at, arrays.words.astype("<u8")),
                 (ids_at, arrays.ids.astype("<i8")),
@@ -90,8 +94,9 @@ def read_cache(path: Path) -> SearchArrays | None:
     try:
         size = path.stat().st_size
         with open(path, "rb") as fh:
-            magic, generation, rows = _HEADER.unpack(fh.read(_HEADER.size))
-    except (OSError, struct.error):
+            magic, raw_stamp, rows = _HEADER.unpack(fh.read(_HEADER.size))
+        stamp = raw_stamp.rstrip(b"\0").decode("ascii")
+    except (OSError, struct.error, UnicodeDecodeError):
         return None
     if magic != _MAGIC:
         return None
@@ -100,11 +105,11 @@ def read_cache(path: Path) -> SearchArrays | None:
         return None
     if rows == 0:
         empty = np.zeros((0,), dtype=np.int64)
-        return SearchArrays(generation, np.zeros((0, 4), np.uint64), empty, empty.astype(np.int16))
+        return SearchArrays(stamp, np.zeros((0, 4), np.uint64), empty, empty.astype(np.int16))
     words = np.memmap(path, dtype="<u8", mode="r", offset=words_at, shape=(rows, 4))
     ids = np.memmap(path, dtype="<i8", mode="r", offset=ids_at, shape=(rows,))
     views = np.memmap(path, dtype="<i2", mode="r", offset=views_at, shape=(rows,))
-    return SearchArrays(generation, words, ids, views)
+    return SearchArrays(stamp, words, ids, views)
 
 
 def query_words(pdq_variants: np.ndarray) -> np.ndarray:
