@@ -19,12 +19,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from revimg import search
+from revimg import mih, search
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
 DB_NAME = "index.sqlite"
 CACHE_NAME = "search.bin"
+MIH_NAME = "search.mih"
+#: From this many searchable rows on, searches go through multi-index hashing, not a scan.
+MIH_MIN_ROWS = 100_000
 #: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
 VIEW_NAMES: tuple[str, ...] = ("full", "centre-square")
 BUSY_TIMEOUT_MS = 30_000
@@ -137,6 +140,7 @@ class SQLiteIndex:
         self._folder = folder
         self.location = location
         self._arrays: search.SearchArrays | None = None
+        self._mih: mih.MultiIndex | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -600,13 +604,39 @@ class SQLiteIndex:
         self._arrays = arrays
         return arrays
 
+    def multi_index(self) -> mih.MultiIndex | None:
+        """Bucket tables over the searchable rows (large indexes only), mapped when current."""
+        arrays = self.arrays()
+        if len(arrays) < MIH_MIN_ROWS:
+            return None
+        if self._mih is not None and self._mih.stamp == arrays.stamp:
+            return self._mih
+        path = self._folder / MIH_NAME if self._folder is not None else None
+        table = mih.read(path) if path is not None else None
+        if table is None or table.stamp != arrays.stamp or table.rows != len(arrays):
+            table = mih.build(arrays.stamp, np.asarray(arrays.words))
+            if path is not None:
+                try:
+                    mih.write(path, table)
+                except OSError:
+                    pass  # a read-only index still searches, from memory
+        self._mih = table
+        return table
+
     def refresh(self) -> None:
-        """Bring the search cache up to date now (after a build), not at the next check."""
+        """Bring the search files up to date now (after a build), not at the next check."""
         self.arrays()
+        self.multi_index()
 
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
         """Rows within ``max_distance`` PDQ bits of any of the (k, 32) query hashes."""
-        return search.scan(self.arrays(), search.query_words(queries), max_distance)
+        arrays = self.arrays()
+        words = search.query_words(queries)
+        table = self.multi_index()
+        pairs = mih.candidates(table, words, max_distance) if table is not None else None
+        if pairs is None:
+            return search.scan(arrays, words, max_distance)
+        return search.check_pairs(arrays, words, pairs[0], pairs[1], max_distance)
 
 
 class _Transaction:

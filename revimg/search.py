@@ -121,6 +121,29 @@ def query_words(pdq_variants: np.ndarray) -> np.ndarray:
     )
 
 
+def check_pairs(
+    arrays: SearchArrays,
+    queries: np.ndarray,
+    rows: np.ndarray,
+    which: np.ndarray,
+    max_distance: int,
+) -> list[Hit]:
+    """Full distances for candidate (row, query) pairs; the best query per row within reach."""
+    if rows.size == 0:
+        return []
+    d = np.bitwise_count(np.asarray(arrays.words)[rows] ^ queries[which]).sum(axis=1)
+    close = np.nonzero(d <= max_distance)[0]
+    best: dict[int, tuple[int, int]] = {}
+    for i in close:
+        row, dist, k = int(rows[i]), int(d[i]), int(which[i])
+        if row not in best or (dist, k) < best[row]:
+            best[row] = (dist, k)
+    return [
+        Hit(int(arrays.ids[row]), int(arrays.views[row]), k, dist)
+        for row, (dist, k) in sorted(best.items())
+    ]
+
+
 def scan(arrays: SearchArrays, queries: np.ndarray, max_distance: int) -> list[Hit]:
     """Every row within ``max_distance`` bits of any query variant (its best variant)."""
     hits: list[Hit] = []

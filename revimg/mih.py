@@ -1,0 +1,182 @@
+"""Multi-index hashing: find every PDQ hash within a radius without scanning them all.
+
+The 256 bits are cut into ``chunks`` chunks of ``bits`` bits each (bits left over at the
+end are not indexed). If two hashes differ in at most ``D`` bits, at least one chunk
+differs in at most ``D // chunks`` bits (pigeonhole; bits left out only add distance).
+So for each chunk the search looks up every key within that small radius of the query's
+chunk in a bucket table (rows sorted by key, and an offset per key), then checks the few
+rows found with the full distance. The result is exact: what a full scan returns.
+The chunk width follows the number of rows (about log2 of it), which keeps about one row
+per bucket. (Norouzi, Punjani and Fleet, "Fast Exact Search in Hamming Space with
+Multi-Index Hashing", IEEE TPAMI 2014.)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from dataclasses import dataclass
+from functools import cache
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+#: Radius per chunk beyond which probing costs more than a scan.
+MAX_RADIUS = 3
+MIN_BITS, MAX_BITS = 16, 24
+_MAGIC = b"REVIMGM2"
+_HEADER = struct.Struct("<8s48sQII")  # magic, stamp, rows, chunks, bits
+_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class MultiIndex:
+    """Per chunk ``c``: rows ``order[c, offsets[c, key]:offsets[c, key + 1]]`` have that key."""
+
+    stamp: str
+    chunks: int
+    bits: int
+    offsets: np.ndarray  # (chunks, 2**bits + 1) uint32
+    order: np.ndarray  # (chunks, rows) uint32: row numbers sorted by that chunk's key
+
+    @property
+    def rows(self) -> int:
+        return int(self.order.shape[1])
+
+
+def chunk_bits(rows: int) -> int:
+    """Chunk width for ``rows`` hashes: about log2(rows), within [MIN_BITS, MAX_BITS]."""
+    return max(MIN_BITS, min(MAX_BITS, round(math.log2(max(rows, 2)))))
+
+
+def chunk_keys(words: np.ndarray, bits: int) -> np.ndarray:
+    """(n, 4) uint64 hashes (bit 0 = top bit of word 0) -> (n, 256 // bits) uint32 keys."""
+    words = np.asarray(words, dtype=np.uint64)
+    chunks = 256 // bits
+    out = np.empty((words.shape[0], chunks), dtype=np.uint32)
+    mask = np.uint64((1 << bits) - 1)
+    for c in range(chunks):
+        w, offset = divmod(c * bits, 64)
+        end = offset + bits
+        if end <= 64:
+            key = (words[:, w] >> np.uint64(64 - end)) & mask
+        else:
+            spill = end - 64
+            key = ((words[:, w] << np.uint64(spill)) & mask) | (
+                words[:, w + 1] >> np.uint64(64 - spill)
+            )
+        out[:, c] = key.astype(np.uint32)
+    return out
+
+
+def build(stamp: str, words: np.ndarray) -> MultiIndex:
+    """Bucket tables for all rows of ``words``."""
+    n = int(words.shape[0])
+    bits = chunk_bits(n)
+    keys = chunk_keys(words, bits)
+    chunks = keys.shape[1]
+    offsets = np.empty((chunks, (1 << bits) + 1), dtype=np.uint32)
+    order = np.empty((chunks, n), dtype=np.uint32)
+    for c in range(chunks):
+        column = keys[:, c]
+        order[c] = np.argsort(column)
+        offsets[c, 0] = 0
+        np.cumsum(np.bincount(column, minlength=1 << bits), out=offsets[c, 1:])
+    return MultiIndex(stamp, chunks, bits, offsets, order)
+
+
+@cache
+def _masks(bits: int, radius: int) -> np.ndarray:
+    """Every ``bits``-bit mask with at most ``radius`` bits set."""
+    masks = [0]
+    for r in range(1, radius + 1):
+        masks.extend(sum(1 << b for b in combo) for combo in combinations(range(bits), r))
+    return np.array(masks, dtype=np.uint32)
+
+
+def candidates(
+    index: MultiIndex, queries: np.ndarray, max_distance: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(row, query) pairs that may lie within ``max_distance``; None when a scan is cheaper."""
+    radius = max_distance // index.chunks
+    if radius > MAX_RADIUS:
+        return None
+    masks = _masks(index.bits, radius)
+    k = queries.shape[0]
+    qkeys = chunk_keys(queries, index.bits)  # (k, chunks)
+    probes = (qkeys.T[:, :, None] ^ masks[None, None, :]).reshape(index.chunks, -1)
+    which = np.repeat(np.arange(k, dtype=np.int64), len(masks))
+    rows_out, queries_out = [], []
+    for c in range(index.chunks):
+        table = index.offsets[c]
+        lo = table[probes[c]].astype(np.int64)
+        lengths = table[probes[c] + 1].astype(np.int64) - lo
+        keep = np.nonzero(lengths)[0]
+        if keep.size == 0:
+            continue
+        lo, lengths = lo[keep], lengths[keep]
+        # positions lo[i] .. lo[i] + lengths[i] - 1 for every probe i, as one array
+        shift = np.repeat(lo - (np.cumsum(lengths) - lengths), lengths)
+        rows_out.append(index.order[c][shift + np.arange(int(lengths.sum()))])
+        queries_out.append(np.repeat(which[keep], lengths))
+    if not rows_out:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    # Pairs may repeat (found through several chunks): checking a few twice is cheaper
+    # than sorting them all away.
+    return np.concatenate(rows_out).astype(np.int64), np.concatenate(queries_out)
+
+
+def _layout(rows: int, chunks: int, bits: int) -> tuple[int, int, int]:
+    def up(x: int) -> int:
+        return (x + _ALIGN - 1) // _ALIGN * _ALIGN
+
+    offsets_at = up(_HEADER.size)
+    order_at = up(offsets_at + chunks * ((1 << bits) + 1) * 4)
+    return offsets_at, order_at, order_at + chunks * rows * 4
+
+
+def write(path: Path, index: MultiIndex) -> None:
+    """Write atomically (temporary file, fsync, rename)."""
+    offsets_at, order_at, end = _layout(index.rows, index.chunks, index.bits)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(
+                _HEADER.pack(
+                    _MAGIC, index.stamp.encode("ascii"), index.rows, index.chunks, index.bits
+                )
+            )
+            fh.seek(offsets_at)
+            fh.write(np.ascontiguousarray(index.offsets, dtype="<u4").tobytes())
+            fh.seek(order_at)
+            fh.write(np.ascontiguousarray(index.order, dtype="<u4").tobytes())
+            fh.truncate(end)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read(path: Path) -> MultiIndex | None:
+    """Memory-map a bucket-table file; None when missing, foreign or damaged."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            magic, raw, rows, chunks, bits = _HEADER.unpack(fh.read(_HEADER.size))
+        stamp = raw.rstrip(b"\0").decode("ascii")
+    except (OSError, struct.error, UnicodeDecodeError):
+        return None
+    if magic != _MAGIC or rows == 0 or not MIN_BITS <= bits <= MAX_BITS or chunks != 256 // bits:
+        return None
+    offsets_at, order_at, end = _layout(rows, chunks, bits)
+    if size != end:
+        return None
+    offsets = np.memmap(
+        path, dtype="<u4", mode="r", offset=offsets_at, shape=(chunks, (1 << bits) + 1)
+    )
+    order = np.memmap(path, dtype="<u4", mode="r", offset=order_at, shape=(chunks, rows))
+    return MultiIndex(stamp, chunks, bits, offsets, order)
