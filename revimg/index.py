@@ -100,7 +100,6 @@ _MIGRATIONS: tuple[str, ...] = (
         updated REAL NOT NULL
     );
     CREATE INDEX images_sha256 ON images (sha256);
-    CREATE INDEX images_pdq ON images (pdq);
     CREATE TABLE views (
         image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
         name TEXT NOT NULL,
@@ -125,6 +124,7 @@ def _connect(db: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA cache_size = -262144")  # up to 256 MB: big imports stay in memory
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except BaseException:
         conn.close()
@@ -347,41 +347,60 @@ class SQLiteIndex:
 
     def put_bank_entry(self, entry: Entry) -> str:
         """Merge one hash-bank entry: ``"added"``, ``"merged"`` (metadata filled) or ``"same"``."""
-        with self._write():
-            return self._put_bank_entry(entry)
+        return self.put_bank_entries([entry])[0]
 
     def put_bank_entries(self, entries: Iterable[Entry]) -> list[str]:
-        """Merge many bank entries in one transaction: all of them land, or none."""
-        with self._write():
-            return [self._put_bank_entry(e) for e in entries]
+        """Merge many bank entries in one transaction: all of them land, or none.
 
-    def _put_bank_entry(self, entry: Entry) -> str:
+        Returns one outcome per entry: ``"added"``, ``"merged"`` (metadata filled into an
+        entry with the same content) or ``"same"``. An entry with a SHA-256 collapses with any
+        entry of that content; one without collapses with the same hash under the same name.
+        """
+        batch = list(entries)
+        with self._write():
+            return self._put_bank_batch(batch)
+
+    def _existing(self, column: str, values: set[str]) -> dict[str, tuple[int, str]]:
+        found: dict[str, tuple[int, str]] = {}
+        ordered = sorted(values)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for value, image_id, meta in self._conn.execute(
+                f"SELECT {column}, id, meta FROM images WHERE {column} IN ({marks})"
+                " ORDER BY id DESC",
+                chunk,
+            ):
+                found[value] = (image_id, meta)  # descending ids: the oldest entry wins
+        return found
+
+    def _put_bank_batch(self, batch: list[Entry]) -> list[str]:
         conn = self._conn
-        if entry.sha256:
-            existing = conn.execute(
-                "SELECT id, meta FROM images WHERE sha256 = ? ORDER BY id LIMIT 1", (entry.sha256,)
-            ).fetchone()
-        else:
-            existing = conn.execute(
-                "SELECT id, meta FROM images WHERE pdq = ? AND name = ? ORDER BY id LIMIT 1",
-                (entry.pdq, entry.name),
-            ).fetchone()
-        if existing:
-            old = json.loads(existing[1])
-            merged = {**entry.meta, **old}
-            if merged == old:
-                return "same"
-            conn.execute(
-                "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
-                (json.dumps(merged, sort_keys=True), _now(), existing[0]),
-            )
-            return "merged"
-        key = f"bank:{entry.sha256}" if entry.sha256 else f"bank:{entry.pdq.hex()}:{entry.name}"
+        keys = [_bank_key(e) for e in batch]
+        by_sha = self._existing("sha256", {e.sha256 for e in batch if e.sha256})
+        by_key = self._existing(
+            "key", {k for k, e in zip(keys, batch, strict=True) if not e.sha256}
+        )
+        outcomes: list[str] = []
+        plain_rows: list[tuple[Any, ...]] = []
         now = _now()
-        cur = conn.execute(
-            "INSERT INTO images (key, path, name, origin, sha256, width, height, pdq, pdq_quality,"
-            " phash, meta, added, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
+        for key, entry in zip(keys, batch, strict=True):
+            existing = by_sha.get(entry.sha256) if entry.sha256 else by_key.get(key)
+            if existing is not None:
+                image_id, old_text = existing
+                old = json.loads(old_text)
+                merged = {**entry.meta, **old}
+                if merged == old:
+                    outcomes.append("same")
+                    continue
+                text = json.dumps(merged, sort_keys=True)
+                conn.execute(
+                    "UPDATE images SET meta = ?, updated = ? WHERE id = ?", (text, now, image_id)
+                )
+                (by_sha if entry.sha256 else by_key)[entry.sha256 or key] = (image_id, text)
+                outcomes.append("merged")
+                continue
+            row = (
                 key,
                 None,
                 entry.name,
@@ -392,13 +411,22 @@ class SQLiteIndex:
                 entry.pdq,
                 entry.pdq_quality,
                 entry.phash,
-                json.dumps(entry.meta, sort_keys=True),
+                json.dumps(entry.meta, sort_keys=True) if entry.meta else "{}",
                 now,
                 now,
-            ),
-        )
-        self._put_views(cur.lastrowid, entry.views)
-        return "added"
+            )
+            if entry.views:
+                cur = conn.execute(_INSERT_BANK_ROW, row)
+                self._put_views(cur.lastrowid, entry.views)
+                image_id = int(cur.lastrowid or 0)
+            else:
+                plain_rows.append(row)
+                image_id = -len(plain_rows)  # a placeholder: later duplicates only need to exist
+            (by_sha if entry.sha256 else by_key)[entry.sha256 or key] = (image_id, row[10])
+            outcomes.append("added")
+        if plain_rows:
+            conn.executemany(_INSERT_BANK_ROW, plain_rows)
+        return outcomes
 
     def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
         """Merge metadata fields into one entry."""
@@ -637,6 +665,16 @@ class SQLiteIndex:
         if pairs is None:
             return search.scan(arrays, words, max_distance)
         return search.check_pairs(arrays, words, pairs[0], pairs[1], max_distance)
+
+
+_INSERT_BANK_ROW = (
+    "INSERT INTO images (key, path, name, origin, sha256, width, height, pdq, pdq_quality,"
+    " phash, meta, added, updated) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+def _bank_key(entry: Entry) -> str:
+    return f"bank:{entry.sha256}" if entry.sha256 else f"bank:{entry.pdq.hex()}:{entry.name}"
 
 
 class _Transaction:
