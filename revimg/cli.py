@@ -12,15 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import typer
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+# Set before anything imports numpy: revimg does no large linear algebra, and starting a
+# BLAS thread pool costs every check about 60 ms.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import revimg
-from revimg.errors import RevimgError, UsageError
+import typer  # noqa: E402
+
+import revimg  # noqa: E402
+from revimg.errors import RevimgError, UsageError  # noqa: E402
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK = 0
 EXIT_MATCH = 1
@@ -46,12 +50,28 @@ index_app = typer.Typer(
 app.add_typer(index_app, name="index")
 
 
+def _say(message: str) -> None:
+    """One plain line for people, on stderr (rich is only imported for tables and bars)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def _err() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _out() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True)
+
+
+def escape(text: str) -> str:
+    """Escape text for Rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
 
 
 @contextmanager
@@ -60,10 +80,10 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except RevimgError as exc:
-        _err().print(f"Error: {escape(str(exc))}")
+        _say(f"Error: {exc}")
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
-        _err().print("Interrupted; everything finished so far is kept.")
+        _say("Interrupted; everything finished so far is kept.")
         raise typer.Exit(130) from None
 
 
@@ -157,14 +177,18 @@ def hash_cmd(
         sources = from_args(files, _read_stdin)
         chosen = _format(fmt)
         failed = 0
-        table = Table("path", "pdq", "quality", "phash", box=None) if chosen == "table" else None
+        table = None
+        if chosen == "table":
+            from rich.table import Table
+
+            table = Table("path", "pdq", "quality", "phash", box=None)
         writer = None if table is not None else Writer(sys.stdout, chosen, HASH_FIELDS)
         for source in sources:
             try:
                 row: dict[str, Any] = {"path": source.label, **hash_source(source).as_dict()}
             except ImageError as exc:
                 failed += 1
-                _err().print(f"Error: {escape(str(exc))}")
+                _say(f"Error: {exc}")
                 row = {"path": source.label, "error": exc.reason}
             if table is not None:
                 if "error" in row:
@@ -246,15 +270,16 @@ def check(
                 if chosen == "table"
                 else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
             )
-            console = _out()
+            console = _out() if writer is None else None
             for result in check_sources(idx, sources, threshold=level, top=top):
                 if result.error is not None:
                     any_error = True
-                    _err().print(f"Error: {escape(result.query)}: {escape(result.error)}")
+                    _say(f"Error: {result.query}: {result.error}")
                 any_match = any_match or bool(result.matches)
                 if writer is not None:
                     writer.write(result.as_dict())
                 else:
+                    assert console is not None
                     _render_result(console, result)
             if writer is not None:
                 writer.close()
@@ -267,9 +292,8 @@ def check(
 
 
 def _report_failures(stats: Any) -> None:
-    err = _err()
     for path, reason in stats.failures:
-        err.print(f"Error: {escape(path)}: {escape(reason)}")
+        _say(f"Error: {path}: {reason}")
 
 
 def _run_build(idx: Any, files: Any, meta: Path | None, jobs: int | None) -> Any:
@@ -355,7 +379,7 @@ def index_build(
             stats.failed += 1
             stats.failures.append((problem.path, problem.reason))
         _report_failures(stats)
-        _err().print(stats.summary())
+        _say(stats.summary())
     if stats.failed and not skip_bad:
         raise typer.Exit(EXIT_ERROR)
 
@@ -376,7 +400,7 @@ def index_add(
             stats = _run_build(idx, [(f, f.name) for f in files], meta, 1)
             idx.refresh()
         _report_failures(stats)
-        _err().print(stats.summary())
+        _say(stats.summary())
     if stats.failed and not skip_bad:
         raise typer.Exit(EXIT_ERROR)
 
@@ -400,7 +424,7 @@ def index_remove(
                     keys.append(absolute)
             removed = idx.remove(keys)
             idx.refresh()
-        _err().print(f"removed {removed} of {len(paths)}")
+        _say(f"removed {removed} of {len(paths)}")
     if removed < len(paths):
         raise typer.Exit(EXIT_ERROR)
 
@@ -424,6 +448,8 @@ def index_info(
     if chosen != "table":
         typer.echo(json.dumps(info, indent=2 if chosen == "json" else None))
         return
+    from rich.table import Table
+
     table = Table(box=None, show_header=False)
     table.add_column(style="bold")
     table.add_column()
@@ -481,7 +507,7 @@ def index_export(
                 except OSError as exc:
                     tmp.unlink(missing_ok=True)
                     raise UsageError(f"{output}: cannot write ({exc.strerror})") from None
-        _err().print(f"exported {count} entries" + (f" to {output}" if output else ""))
+        _say(f"exported {count} entries" + (f" to {output}" if output else ""))
 
 
 @index_app.command("import")
@@ -528,8 +554,8 @@ def index_import(
             stats = bank.import_text(idx, text, label, bank_file, skip_bad=skip_bad)
             idx.refresh()
         for number, reason in stats.skipped_lines:
-            _err().print(f"skipped: {escape(bank_file)}, line {number}: {escape(reason)}")
-        _err().print(stats.summary())
+            _say(f"skipped: {bank_file}, line {number}: {reason}")
+        _say(stats.summary())
 
 
 def main() -> None:
