@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -71,6 +72,8 @@ class ImageHashes:
     pdq_quality: int
     phash: bytes
     views: tuple[View, ...] = ()
+    #: Local features (``revimg.features`` blob) for the crop-robust stage; never exported.
+    features: bytes | None = None
 
     def as_dict(self) -> dict[str, object]:
         """Hex fields, as ``revimg hash`` prints them."""
@@ -102,6 +105,8 @@ class QueryHashes:
     views: tuple[QueryView, ...]
     phash_variants: np.ndarray  # (8, 8) uint8
     quality: int
+    features: Any = None  # revimg.features.Features of the query, and of its mirror image
+    mirrored_features: Any = None
 
     @property
     def pdq_variants(self) -> np.ndarray:
@@ -213,10 +218,17 @@ def index_views(img: Image.Image) -> tuple[View, ...]:
     return tuple(views)
 
 
-def hash_image(decoded: Decoded, data: bytes, *, with_views: bool = True) -> ImageHashes:
-    """Hash a decoded photo for the index."""
+def hash_image(
+    decoded: Decoded, data: bytes, *, with_views: bool = True, with_features: bool = True
+) -> ImageHashes:
+    """Hash a decoded photo for the index (views and local features unless told not to)."""
     img = decoded.image
     h, quality = pdq(img)
+    blob = None
+    if with_features:
+        from revimg import features
+
+        blob = features.to_blob(features.extract(img))
     return ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
@@ -225,6 +237,7 @@ def hash_image(decoded: Decoded, data: bytes, *, with_views: bool = True) -> Ima
         pdq_quality=quality,
         phash=phash(img),
         views=index_views(img) if with_views else (),
+        features=blob,
     )
 
 
@@ -328,7 +341,12 @@ def hash_query(decoded: Decoded, data: bytes) -> QueryHashes:
         pdq_quality=quality,
         phash=ph_vars[0].tobytes(),
     )
-    return QueryHashes(hashes, tuple(views), ph_vars, max(v.quality for v in views))
+    from revimg import features
+
+    found, mirrored = features.extract_with_mirror(img)
+    return QueryHashes(
+        hashes, tuple(views), ph_vars, max(v.quality for v in views), found, mirrored
+    )
 
 
 def hamming(a: bytes, b: bytes) -> int:

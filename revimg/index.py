@@ -68,6 +68,9 @@ class IndexBackend(Protocol):
     ) -> str: ...
     def put_bank_entry(self, entry: Entry) -> str: ...
     def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int: ...
+    def feature_count(self) -> int: ...
+    def feature_searcher(self) -> Any: ...
+    def features_of(self, ids: Iterable[int]) -> dict[int, Any]: ...
     def remove(self, paths: Iterable[str]) -> int: ...
     def entries(self) -> Iterator[Entry]: ...
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
@@ -109,6 +112,15 @@ _MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (image_id, name)
     );
     """,
+    # 2: local features (ORB keypoints) of locally indexed photos, for the crop-robust stage
+    """
+    CREATE TABLE features (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        blob BLOB NOT NULL
+    );
+    -- photos indexed before this version have no features: the next build rehashes them
+    UPDATE images SET mtime_ns = -1 WHERE path IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -141,6 +153,7 @@ class SQLiteIndex:
         self.location = location
         self._arrays: search.SearchArrays | None = None
         self._mih: mih.MultiIndex | None = None
+        self._searcher: tuple[str, Any] | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -322,6 +335,7 @@ class SQLiteIndex:
                 (*values, image_id),
             )
             conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
+            conn.execute("DELETE FROM features WHERE image_id = ?", (image_id,))
             outcome = "updated"
         else:
             cur = conn.execute(
@@ -333,6 +347,10 @@ class SQLiteIndex:
             image_id = cur.lastrowid
             outcome = "added"
         self._put_views(image_id, hashes.views)
+        if hashes.features is not None:
+            conn.execute(
+                "INSERT INTO features (image_id, blob) VALUES (?, ?)", (image_id, hashes.features)
+            )
         return outcome
 
     def _put_views(self, image_id: int | None, views: Iterable[View]) -> None:
@@ -631,6 +649,37 @@ class SQLiteIndex:
                     pass  # a read-only index still searches, from memory
         self._arrays = arrays
         return arrays
+
+    def feature_count(self) -> int:
+        """How many photos have local features (hash-bank entries have none)."""
+        return int(self._conn.execute("SELECT count(*) FROM features").fetchone()[0])
+
+    def feature_searcher(self) -> Any:
+        """The inverted file over every photo's local features (built once per generation)."""
+        from revimg import features
+
+        stamp = self.stamp()
+        if self._searcher is not None and self._searcher[0] == stamp:
+            return self._searcher[1]
+        rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
+        searcher = features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+        self._searcher = (stamp, searcher)
+        return searcher
+
+    def features_of(self, ids: Iterable[int]) -> dict[int, Any]:
+        """Local features by image id (ids without features are left out)."""
+        from revimg import features
+
+        wanted = sorted(set(ids))
+        out: dict[int, Any] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for image_id, blob in self._conn.execute(
+                f"SELECT image_id, blob FROM features WHERE image_id IN ({marks})", chunk
+            ):
+                out[image_id] = features.from_blob(blob)
+        return out
 
     def multi_index(self) -> mih.MultiIndex | None:
         """Bucket tables over the searchable rows (large indexes only), mapped when current."""

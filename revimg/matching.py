@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from revimg.errors import UsageError
-from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes
+from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes, hamming
 from revimg.index import VIEW_NAMES, Entry, IndexBackend
 
 #: Named thresholds: stricter finds fewer copies and accuses fewer innocent photos.
@@ -40,7 +40,12 @@ def max_distance_for(threshold: float) -> int:
 
 @dataclass(frozen=True)
 class Match:
-    """An indexed photo that the query is likely a copy of, with the evidence."""
+    """An indexed photo that the query is likely a copy of, with the evidence.
+
+    ``method`` says which stage found it: ``"pdq"`` (whole-image or stored-crop hashes) or
+    ``"features"`` (local keypoints that line up under one rotation, scale and shift;
+    ``inliers`` counts them and ``rotation`` gives the angle in degrees).
+    """
 
     entry: Entry
     distance: int
@@ -49,6 +54,9 @@ class Match:
     view: str
     box: tuple[float, float, float, float] | None
     exact: bool
+    method: str = "pdq"
+    inliers: int | None = None
+    rotation: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a match."""
@@ -64,6 +72,9 @@ class Match:
             if self.box is None
             else {"view": self.view, "box": [round(b, 4) for b in self.box]},
             "exact": self.exact,
+            "method": self.method,
+            "inliers": self.inliers,
+            "rotation": None if self.rotation is None else round(self.rotation, 1),
             "origin": e.origin,
             "meta": e.meta,
         }
@@ -160,4 +171,98 @@ def find_matches(
                 exact=image_id in exact_ids,
             )
         )
-    return matches, warnings
+    # Local features can only add evidence: an entry keeps whichever of its matches scores best.
+    sure = {m.entry.id for m in matches if m.score >= FEATURES_SKIP_SCORE}
+    by_entry = {m.entry.id: m for m in matches}
+    for m in _feature_matches(index, query, sure, threshold):
+        if m.entry.id not in by_entry or m.score > by_entry[m.entry.id].score:
+            by_entry[m.entry.id] = m
+    ranked_matches = sorted(by_entry.values(), key=lambda m: (-m.score, m.distance, m.entry.id))
+    return ranked_matches[:top], warnings
+
+
+#: Photos whose local features are verified per query (the best by shared-word votes).
+FEATURE_CANDIDATES = 10
+#: Hash matches this good need no second opinion from local features.
+FEATURES_SKIP_SCORE = 0.95
+
+
+def feature_score(inliers: int) -> float:
+    """Score of a local-feature match: 0.75 at the acceptance minimum, 1.0 at 4x that."""
+    from revimg import features
+
+    low = features.MIN_INLIERS
+    return min(1.0, 0.75 + 0.25 * (inliers - low) / (3 * low))
+
+
+def _quarter_turn(rotation: float) -> str | None:
+    for angle, name in ((90, "rotated-90-ccw"), (-90, "rotated-90-cw"), (180, "rotated-180")):
+        if abs((rotation - angle + 180) % 360 - 180) <= 3:
+            return name
+    return None
+
+
+def _feature_variant(v: Any) -> str:
+    parts = ["mirrored"] if v.mirrored else []
+    turn = _quarter_turn(v.rotation_deg)
+    if turn is not None:
+        parts.append(turn)
+    elif abs(v.rotation_deg) >= 2:
+        parts.append("rotated")
+    if v.box_area < 0.9:
+        parts.append("cropped")
+    return "+".join(parts) or "original"
+
+
+def _best_distance(query: QueryHashes, entry: Entry) -> int:
+    hashes = [entry.pdq, *(v.pdq for v in entry.views)]
+    variants = [bytes(row) for row in query.pdq_variants] or [query.hashes.pdq]
+    return min(hamming(q, h) for q in variants for h in hashes)
+
+
+def _feature_matches(
+    index: IndexBackend, query: QueryHashes, found: set[int], threshold: float
+) -> list[Match]:
+    """The crop-robust stage: candidates by shared keypoint words, then geometric checks."""
+    from revimg import features
+
+    if query.features is None or len(query.features) == 0 or not index.feature_count():
+        return []
+    searcher = index.feature_searcher()
+    ranked = searcher.candidates(
+        query.features, top=FEATURE_CANDIDATES, mirrored_query=query.mirrored_features
+    )
+    wanted = [image_id for image_id, _ in ranked if image_id not in found]
+    if not wanted:
+        return []
+    stored = index.features_of(wanted)
+    verified = {}
+    for image_id in wanted:
+        if image_id not in stored:
+            continue
+        v = features.verify(
+            query.features, stored[image_id], mirrored_query=query.mirrored_features
+        )
+        if v is not None and feature_score(v.inliers) >= threshold:
+            verified[image_id] = v
+    entries = index.get(verified)
+    out = []
+    for image_id, v in verified.items():
+        entry = entries.get(image_id)
+        if entry is None:
+            continue
+        out.append(
+            Match(
+                entry=entry,
+                distance=_best_distance(query, entry),
+                score=feature_score(v.inliers),
+                variant=_feature_variant(v),
+                view="features",
+                box=tuple(float(b) for b in v.box),  # type: ignore[arg-type]
+                exact=False,
+                method="features",
+                inliers=v.inliers,
+                rotation=v.rotation_deg,
+            )
+        )
+    return out

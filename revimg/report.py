@@ -32,6 +32,8 @@ CHECK_CSV_FIELDS = (
     "licence",
     "source_url",
     "tags",
+    "method",
+    "inliers",
 )
 HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
 
@@ -131,6 +133,8 @@ def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "licence": meta.get("licence"),
             "source_url": meta.get("source_url"),
             "tags": meta.get("tags"),
+            "method": m.get("method"),
+            "inliers": m.get("inliers"),
         }
 
 
@@ -145,6 +149,7 @@ def describe_variant(variant: str) -> str:
         "rotated-90-ccw": "rotated a quarter turn anticlockwise",
         "flipped-upside-down": "flipped upside down",
         "framed": "inside a border or screenshot",
+        "rotated": "rotated",
     }
     parts = [words.get(p, p.replace("-", " ")) for p in variant.split("+")]
     return ", ".join(parts)
@@ -161,10 +166,13 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
     details.append(f"known photo: {where}")
     if m.box is not None:
         x0, y0, x1, y1 = m.box
+        what = "the part of the known photo" if m.view == "features" else f"the {m.view}"
         details.append(
-            f"matched region: {m.view} of the known photo "
-            f"(x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%})"
+            f"matched region: {what} at x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the known photo"
         )
+    if m.method == "features":
+        turn = f", turned {m.rotation:.0f} degrees" if m.rotation and abs(m.rotation) >= 2 else ""
+        details.append(f"evidence: {m.inliers} matching details line up{turn}")
     for label, key in (("credit", "credit"), ("licence", "licence"), ("source", "source_url")):
         if meta.get(key):
             details.append(f"{label}: {meta[key]}")
