@@ -467,6 +467,7 @@ def index_info(
         ("hash kinds", ", ".join(info["hash_kinds"])),
         ("crop views", ", ".join(f"{k}: {v}" for k, v in info["views"].items()) or "-"),
         ("low-detail entries", str(info["low_quality_entries"])),
+        ("with local features", str(info["local_features"])),
         ("size on disk", f"{info['size_bytes'] / 1e6:.2f} MB"),
         ("created", when(info["created"])),
         ("updated", when(info["updated"])),

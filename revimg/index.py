@@ -602,6 +602,7 @@ class SQLiteIndex:
             "hash_kinds": ["pdq", "phash", "sha256"],
             "views": view_counts,
             "low_quality_entries": low,
+            "local_features": self.feature_count(),
             "size_bytes": size,
             "schema_version": SCHEMA_VERSION,
             "created": float(self._meta("created") or 0),

@@ -7,7 +7,7 @@ from importlib import metadata
 
 import revimg
 
-_LIBRARIES = ("pdqhash", "pillow", "imagehash", "numpy")
+_LIBRARIES = ("pdqhash", "pillow", "imagehash", "numpy", "opencv-python-headless")
 
 
 @cache
