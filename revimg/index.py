@@ -144,6 +144,16 @@ def _connect(db: Path) -> sqlite3.Connection:
     return conn
 
 
+def _in_chunks(
+    conn: sqlite3.Connection, sql: str, values: Iterable[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Rows of ``sql`` (with ``{marks}`` for an IN list) over ``values``, 500 at a time."""
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
+
+
 class SQLiteIndex:
     """An index folder: SQLite store plus a memory-mapped search cache."""
 
@@ -380,16 +390,11 @@ class SQLiteIndex:
 
     def _existing(self, column: str, values: set[str]) -> dict[str, tuple[int, str]]:
         found: dict[str, tuple[int, str]] = {}
-        ordered = sorted(values)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for value, image_id, meta in self._conn.execute(
-                f"SELECT {column}, id, meta FROM images WHERE {column} IN ({marks})"
-                " ORDER BY id DESC",
-                chunk,
-            ):
-                found[value] = (image_id, meta)  # descending ids: the oldest entry wins
+        sql = (
+            f"SELECT {column}, id, meta FROM images WHERE {column} IN ({{marks}}) ORDER BY id DESC"
+        )
+        for value, image_id, meta in _in_chunks(self._conn, sql, values):
+            found[value] = (image_id, meta)  # descending ids: the oldest entry wins
         return found
 
     def _put_bank_batch(self, batch: list[Entry]) -> list[str]:
@@ -511,17 +516,14 @@ class SQLiteIndex:
 
     def _views_of(self, ids: list[int]) -> dict[int, list[View]]:
         out: dict[int, list[View]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for image_id, name, box, pdq, quality in self._conn.execute(
-                f"SELECT image_id, name, box, pdq, quality FROM views WHERE image_id IN ({marks})"
-                " ORDER BY image_id, name",
-                chunk,
-            ):
-                out.setdefault(image_id, []).append(
-                    View(name, tuple(json.loads(box)), bytes(pdq), quality)
-                )
+        sql = (
+            "SELECT image_id, name, box, pdq, quality FROM views WHERE image_id IN ({marks})"
+            " ORDER BY image_id, name"
+        )
+        for image_id, name, box, pdq, quality in _in_chunks(self._conn, sql, ids):
+            out.setdefault(image_id, []).append(
+                View(name, tuple(json.loads(box)), bytes(pdq), quality)
+            )
         return out
 
     def entries(self) -> Iterator[Entry]:
@@ -540,15 +542,10 @@ class SQLiteIndex:
 
     def get(self, ids: Iterable[int]) -> dict[int, Entry]:
         """Entries by id (missing ids are left out)."""
-        wanted = sorted(set(ids))
         out: dict[int, Entry] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for r in self._conn.execute(
-                f"SELECT {self._COLUMNS} FROM images WHERE id IN ({marks})", chunk
-            ):
-                out[r[0]] = self._entry(r)
+        sql = f"SELECT {self._COLUMNS} FROM images WHERE id IN ({{marks}})"
+        for r in _in_chunks(self._conn, sql, ids):
+            out[r[0]] = self._entry(r)
         views = self._views_of(list(out))
         return {
             i: Entry(**{**e.__dict__, "views": tuple(views.get(i, ()))}) for i, e in out.items()
@@ -671,16 +668,11 @@ class SQLiteIndex:
         """Local features by image id (ids without features are left out)."""
         from revimg import features
 
-        wanted = sorted(set(ids))
-        out: dict[int, Any] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for image_id, blob in self._conn.execute(
-                f"SELECT image_id, blob FROM features WHERE image_id IN ({marks})", chunk
-            ):
-                out[image_id] = features.from_blob(blob)
-        return out
+        sql = "SELECT image_id, blob FROM features WHERE image_id IN ({marks})"
+        return {
+            image_id: features.from_blob(blob)
+            for image_id, blob in _in_chunks(self._conn, sql, ids)
+        }
 
     def multi_index(self) -> mih.MultiIndex | None:
         """Bucket tables over the searchable rows (large indexes only), mapped when current."""

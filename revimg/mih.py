@@ -14,7 +14,6 @@ Multi-Index Hashing", IEEE TPAMI 2014.)
 from __future__ import annotations
 
 import math
-import os
 import struct
 from dataclasses import dataclass
 from functools import cache
@@ -140,25 +139,15 @@ def _layout(rows: int, chunks: int, bits: int) -> tuple[int, int, int]:
 
 def write(path: Path, index: MultiIndex) -> None:
     """Write atomically (temporary file, fsync, rename)."""
+    from revimg.search import write_atomic
+
     offsets_at, order_at, end = _layout(index.rows, index.chunks, index.bits)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(
-                _HEADER.pack(
-                    _MAGIC, index.stamp.encode("ascii"), index.rows, index.chunks, index.bits
-                )
-            )
-            fh.seek(offsets_at)
-            fh.write(np.ascontiguousarray(index.offsets, dtype="<u4").tobytes())
-            fh.seek(order_at)
-            fh.write(np.ascontiguousarray(index.order, dtype="<u4").tobytes())
-            fh.truncate(end)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    header = _HEADER.pack(_MAGIC, index.stamp.encode("ascii"), index.rows, index.chunks, index.bits)
+    sections = [
+        (offsets_at, np.ascontiguousarray(index.offsets, dtype="<u4").tobytes()),
+        (order_at, np.ascontiguousarray(index.order, dtype="<u4").tobytes()),
+    ]
+    write_atomic(path, header, sections, end)
 
 
 def read(path: Path) -> MultiIndex | None:

@@ -66,27 +66,36 @@ def _offsets(rows: int) -> tuple[int, int, int, int]:
     return words_at, ids_at, views_at, end
 
 
-def write_cache(path: Path, arrays: SearchArrays) -> None:
-    """Write arrays to ``path`` atomically (temporary file, fsync, rename)."""
-    rows = len(arrays)
-    words_at, ids_at, views_at, end = _offsets(rows)
+def write_atomic(path: Path, header: bytes, sections: list[tuple[int, bytes]], end: int) -> None:
+    """Write a header and byte sections at their offsets: temporary file, fsync, rename."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
     try:
         with open(tmp, "wb") as fh:
-            fh.write(_HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows))
-            for at, arr in (
-                (words_at, arrays.words.astype("<u8")),
-                (ids_at, arrays.ids.astype("<i8")),
-                (views_at, arrays.views.astype("<i2")),
-            ):
+            fh.write(header)
+            for at, data in sections:
                 fh.seek(at)
-                fh.write(np.ascontiguousarray(arr).tobytes())
+                fh.write(data)
             fh.truncate(end)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_cache(path: Path, arrays: SearchArrays) -> None:
+    """Write arrays to ``path`` atomically."""
+    rows = len(arrays)
+    words_at, ids_at, views_at, end = _offsets(rows)
+    sections = [
+        (at, np.ascontiguousarray(arr).tobytes())
+        for at, arr in (
+            (words_at, arrays.words.astype("<u8")),
+            (ids_at, arrays.ids.astype("<i8")),
+            (views_at, arrays.views.astype("<i2")),
+        )
+    ]
+    write_atomic(path, _HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows), sections, end)
 
 
 def read_cache(path: Path) -> SearchArrays | None:
