@@ -12,10 +12,10 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from revimg import mih, search
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
+_T = TypeVar("_T")
 DB_NAME = "index.sqlite"
 CACHE_NAME = "search.bin"
 MIH_NAME = "search.mih"
@@ -636,17 +637,14 @@ class SQLiteIndex:
         stamp = self.stamp()
         if self._arrays is not None and self._arrays.stamp == stamp:
             return self._arrays
-        cache = self._folder / CACHE_NAME if self._folder is not None else None
-        arrays = search.read_cache(cache) if cache is not None else None
-        if arrays is None or arrays.stamp != stamp:
-            arrays = self._load_arrays()
-            if cache is not None:
-                try:
-                    search.write_cache(cache, arrays)
-                except OSError:
-                    pass  # a read-only index still searches, from memory
-        self._arrays = arrays
-        return arrays
+        self._arrays = self._sidecar(
+            CACHE_NAME,
+            search.read_cache,
+            lambda found: found.stamp == stamp,
+            self._load_arrays,
+            search.write_cache,
+        )
+        return self._arrays
 
     def feature_count(self) -> int:
         """How many photos have local features (hash-bank entries have none)."""
@@ -681,17 +679,35 @@ class SQLiteIndex:
             return None
         if self._mih is not None and self._mih.stamp == arrays.stamp:
             return self._mih
-        path = self._folder / MIH_NAME if self._folder is not None else None
-        table = mih.read(path) if path is not None else None
-        if table is None or table.stamp != arrays.stamp or table.rows != len(arrays):
-            table = mih.build(arrays.stamp, np.asarray(arrays.words))
-            if path is not None:
-                try:
-                    mih.write(path, table)
-                except OSError:
-                    pass  # a read-only index still searches, from memory
-        self._mih = table
-        return table
+        self._mih = self._sidecar(
+            MIH_NAME,
+            mih.read,
+            lambda found: found.stamp == arrays.stamp and found.rows == len(arrays),
+            lambda: mih.build(arrays.stamp, np.asarray(arrays.words)),
+            mih.write,
+        )
+        return self._mih
+
+    def _sidecar(
+        self,
+        name: str,
+        read: Callable[[Path], _T | None],
+        current: Callable[[_T], bool],
+        build: Callable[[], _T],
+        write: Callable[[Path, _T], None],
+    ) -> _T:
+        """A derived search file: mapped when current, else rebuilt (and saved if possible)."""
+        path = self._folder / name if self._folder is not None else None
+        found = read(path) if path is not None else None
+        if found is not None and current(found):
+            return found
+        made = build()
+        if path is not None:
+            try:
+                write(path, made)
+            except OSError:
+                pass  # a read-only index still searches, from memory
+        return made
 
     def refresh(self) -> None:
         """Bring the search files up to date now (after a build), not at the next check."""
