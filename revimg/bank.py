@@ -202,9 +202,15 @@ def _parse_record(record: Any, origin: str) -> Entry:
 
 
 def _parse_plain(line: str, origin: str) -> Entry:
-    parts = re.split(r"[,\t ]", line.strip(), maxsplit=1)
-    pdq = _hex(parts[0], _HEX64, "the PDQ hash")
-    label = parts[1].strip() if len(parts) > 1 and parts[1].strip() else pdq.hex()
+    line = line.strip()
+    head, rest = line[:64], line[64:]
+    if len(head) == 64 and (not rest or rest[0] in ",\t ") and _HEX64.fullmatch(head):
+        pdq, label = bytes.fromhex(head), rest[1:].strip()  # the common case, without regexes
+    else:
+        parts = re.split(r"[,\t ]", line, maxsplit=1)
+        pdq = _hex(parts[0], _HEX64, "the PDQ hash")
+        label = parts[1].strip() if len(parts) > 1 else ""
+    label = label or pdq.hex()
     return Entry(
         0, _text(label, "label"), None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ()
     )
@@ -286,8 +292,20 @@ def import_text(
 ) -> ImportStats:
     """Validate a whole bank, then merge it in one transaction (idempotent)."""
     started = time.perf_counter()
-    stats = ImportStats()
-    entries = list(parse(text, origin, where, skip_bad=skip_bad, skipped=stats.skipped_lines))
+    skipped: list[tuple[int, str]] = []
+    entries = list(parse(text, origin, where, skip_bad=skip_bad, skipped=skipped))
+    return import_entries(index, entries, skipped, started)
+
+
+def import_entries(
+    index: SQLiteIndex,
+    entries: list[Entry],
+    skipped: list[tuple[int, str]] | None = None,
+    started: float | None = None,
+) -> ImportStats:
+    """Merge already-validated entries in one transaction (idempotent)."""
+    started = time.perf_counter() if started is None else started
+    stats = ImportStats(skipped_lines=list(skipped or []))
     for outcome in index.put_bank_entries(entries):
         if outcome == "added":
             stats.added += 1

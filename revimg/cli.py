@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -550,9 +551,11 @@ def index_import(
                 raise UsageError(f"{bank_file}: cannot read the bank ({exc})") from None
             label = origin or path.name
         # Validate before creating anything, so a bad bank leaves no empty index behind.
-        list(bank.parse(text, label, bank_file, skip_bad=skip_bad))
+        started = time.perf_counter()
+        skipped: list[tuple[int, str]] = []
+        entries = list(bank.parse(text, label, bank_file, skip_bad=skip_bad, skipped=skipped))
         with _open(index, create=True) as idx:
-            stats = bank.import_text(idx, text, label, bank_file, skip_bad=skip_bad)
+            stats = bank.import_entries(idx, entries, skipped, started)
             idx.refresh()
         for number, reason in stats.skipped_lines:
             _say(f"skipped: {bank_file}, line {number}: {reason}")
