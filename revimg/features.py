@@ -48,6 +48,7 @@ import math
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -441,6 +442,10 @@ def _words(descriptors: np.ndarray) -> np.ndarray:
     return np.unique(keys.ravel()).astype(np.uint32)
 
 
+def _align(x: int, to: int = 64) -> int:
+    return (x + to - 1) // to * to
+
+
 class FeatureSearcher:
     """Inverted file over descriptor substrings, tf-idf cosine voting (numpy only).
 
@@ -470,6 +475,61 @@ class FeatureSearcher:
         idf2 = self._idf(df) ** 2
         norms = np.sqrt(np.bincount(rows, weights=np.repeat(idf2, df), minlength=n))
         self._norms = np.where(norms > 0, norms, 1.0).astype(np.float32)
+
+    #: Arrays that make up a searcher, in file order, with their on-disk dtypes.
+    _ARRAYS = (
+        ("_ids", "<i8"),
+        ("_words", "<u4"),
+        ("_offsets", "<u8"),
+        ("_postings", "<i4"),
+        ("_norms", "<f4"),
+    )
+    _MAGIC = b"REVIMGF1"
+    _FILE_HEADER = struct.Struct("<8s48s5Q")  # magic, stamp, length of each array
+
+    def save(self, path: Path, stamp: str) -> None:
+        """Write the searcher's arrays to ``path`` atomically, labelled with ``stamp``."""
+        from revimg.search import write_atomic
+
+        arrays = [np.ascontiguousarray(getattr(self, name), dtype=dt) for name, dt in self._ARRAYS]
+        header = self._FILE_HEADER.pack(
+            self._MAGIC, stamp.encode("ascii"), *(len(a) for a in arrays)
+        )
+        sections, at = [], _align(self._FILE_HEADER.size)
+        for a in arrays:
+            sections.append((at, a.tobytes()))
+            at = _align(at + a.nbytes)
+        write_atomic(path, header, sections, at)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[str, FeatureSearcher] | None:
+        """``(stamp, searcher)`` memory-mapped from a file written by :meth:`save`, or None."""
+        try:
+            size = path.stat().st_size
+            with open(path, "rb") as fh:
+                magic, raw, *lengths = cls._FILE_HEADER.unpack(fh.read(cls._FILE_HEADER.size))
+            stamp = raw.rstrip(b"\0").decode("ascii")
+        except (OSError, struct.error, UnicodeDecodeError):
+            return None
+        if magic != cls._MAGIC:
+            return None
+        searcher = cls.__new__(cls)
+        at = _align(cls._FILE_HEADER.size)
+        for (name, dt), length in zip(cls._ARRAYS, lengths, strict=True):
+            nbytes = length * np.dtype(dt).itemsize
+            if at + nbytes > size:
+                return None
+            array = (
+                np.memmap(path, dtype=dt, mode="r", offset=at, shape=(length,))
+                if length
+                else np.zeros(0, dt)
+            )
+            setattr(searcher, name, array)
+            at = _align(at + nbytes)
+        if at != size or len(searcher._offsets) != len(searcher._words) + 1:
+            return None
+        searcher._n = len(searcher._ids)
+        return stamp, searcher
 
     def _idf(self, df: np.ndarray) -> np.ndarray:
         return np.log1p(self._n / np.maximum(df, 1).astype(np.float64))

@@ -27,6 +27,7 @@ _T = TypeVar("_T")
 DB_NAME = "index.sqlite"
 CACHE_NAME = "search.bin"
 MIH_NAME = "search.mih"
+FEATURES_NAME = "features.bin"
 #: From this many searchable rows on, searches go through multi-index hashing, not a scan.
 MIH_MIN_ROWS = 100_000
 #: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
@@ -657,10 +658,19 @@ class SQLiteIndex:
         stamp = self.stamp()
         if self._searcher is not None and self._searcher[0] == stamp:
             return self._searcher[1]
-        rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
-        searcher = features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
-        self._searcher = (stamp, searcher)
-        return searcher
+
+        def build() -> tuple[str, Any]:
+            rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
+            return stamp, features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+
+        self._searcher = self._sidecar(
+            FEATURES_NAME,
+            features.FeatureSearcher.load,
+            lambda found: found[0] == stamp,
+            build,
+            lambda path, made: made[1].save(path, made[0]),
+        )
+        return self._searcher[1]
 
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]:
         """Local features by image id (ids without features are left out)."""
@@ -713,6 +723,8 @@ class SQLiteIndex:
         """Bring the search files up to date now (after a build), not at the next check."""
         self.arrays()
         self.multi_index()
+        if self.feature_count():
+            self.feature_searcher()
 
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
         """Rows within ``max_distance`` PDQ bits of any of the (k, 32) query hashes."""

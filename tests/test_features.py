@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -171,3 +172,19 @@ def test_verification_is_deterministic_and_works_both_ways() -> None:
     back = F.verify(feats(PERSON), q)
     assert back is not None
     assert_box(back.box, (0, 0, 1, 1))
+
+
+def test_searcher_saves_and_maps_back(tmp_path: Path) -> None:
+    names = [PHOTO, PERSON, "kphotoalbum__jesper.jpg", "tuxpaint__mudstone.jpg"]
+    items = [(i, feats(n)) for i, n in enumerate(names, 1)]
+    searcher = F.FeatureSearcher(items)
+    path = tmp_path / "features.bin"
+    searcher.save(path, "idx:3")
+    loaded = F.FeatureSearcher.load(path)
+    assert loaded is not None and loaded[0] == "idx:3"
+    query = feats(PERSON)
+    assert loaded[1].candidates(query, top=3) == searcher.candidates(query, top=3)
+    assert loaded[1].candidates(query, top=1)[0][0] == 2
+    path.write_bytes(path.read_bytes()[:-8])
+    assert F.FeatureSearcher.load(path) is None
+    assert F.FeatureSearcher.load(tmp_path / "missing.bin") is None

@@ -15,12 +15,21 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.random  # noqa: F401 - loaded before the forked child, which may not import
 import pytest
 
 from revimg import hashing, imaging, search
 from revimg.errors import IndexMissing, IndexUnusable
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
-from revimg.index import CACHE_NAME, DB_NAME, SCHEMA_VERSION, Entry, SQLiteIndex, open_index
+from revimg.index import (
+    CACHE_NAME,
+    DB_NAME,
+    FEATURES_NAME,
+    SCHEMA_VERSION,
+    Entry,
+    SQLiteIndex,
+    open_index,
+)
 
 STOCK = Path(__file__).resolve().parent.parent / "examples" / "stock"
 
@@ -645,7 +654,9 @@ def test_read_only_index_folder_searches_and_refuses_writes(read_only_setup) -> 
     assert result["ok"]["hits"] == hits
     assert result["ok"]["write"].startswith("IndexUnusable:")
     assert "read-only" in result["ok"]["write"]
-    assert sorted(p.name for p in location.iterdir()) == [DB_NAME, CACHE_NAME]
+    assert sorted(p.name for p in location.iterdir()) == sorted(
+        [DB_NAME, CACHE_NAME, FEATURES_NAME]
+    )
 
 
 def test_reader_is_not_disturbed_by_a_concurrent_write(index_copy: Path) -> None:
