@@ -39,6 +39,35 @@ def hash_source(source: Source) -> hashing.ImageHashes:
     return hashing.hash_image(decoded, data, with_views=False)
 
 
+def hash_for_query(source: Source) -> tuple[str, hashing.QueryHashes | None, str | None]:
+    """Decode and hash a photo to check: ``(label, hashes, None)`` or ``(label, None, reason)``."""
+    try:
+        data, decoded = _load(source)
+        return source.label, hashing.hash_query(decoded, data), None
+    except ImageError as exc:
+        return source.label, None, exc.reason
+
+
+def _result(
+    index: IndexBackend,
+    label: str,
+    query: hashing.QueryHashes | None,
+    error: str | None,
+    threshold: float,
+    top: int,
+) -> CheckResult:
+    if query is None:
+        return CheckResult(query=label, error=error or "cannot read the photo")
+    matches, warnings = find_matches(index, query, threshold=threshold, top=top)
+    return CheckResult(
+        query=label,
+        matches=matches,
+        quality=query.quality,
+        sha256=query.hashes.sha256,
+        warnings=warnings,
+    )
+
+
 def check_source(
     index: IndexBackend,
     source: Source,
@@ -47,19 +76,7 @@ def check_source(
     top: int = DEFAULT_TOP,
 ) -> CheckResult:
     """Check one photo; a photo that cannot be read gives a result with ``error`` set."""
-    try:
-        data, decoded = _load(source)
-        query = hashing.hash_query(decoded, data)
-    except ImageError as exc:
-        return CheckResult(query=source.label, error=exc.reason)
-    matches, warnings = find_matches(index, query, threshold=threshold, top=top)
-    return CheckResult(
-        query=source.label,
-        matches=matches,
-        quality=query.quality,
-        sha256=query.hashes.sha256,
-        warnings=warnings,
-    )
+    return _result(index, *hash_for_query(source), threshold, top)
 
 
 def check_sources(
@@ -68,10 +85,18 @@ def check_sources(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
+    jobs: int = 1,
 ) -> Iterator[CheckResult]:
-    """Check photos in order, one result each."""
-    for source in sources:
-        yield check_source(index, source, threshold=threshold, top=top)
+    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores."""
+    if jobs <= 1:
+        for source in sources:
+            yield check_source(index, source, threshold=threshold, top=top)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for label, query, error in pool.map(hash_for_query, sources, chunksize=2):
+            yield _result(index, label, query, error, threshold, top)
 
 
 def check_paths(

@@ -121,3 +121,16 @@ def test_threshold_above_a_score_drops_that_match(built_index: Path) -> None:
         above = loose.matches[0].score + 1 / 256
         (strict,) = check_sources(index, [query], threshold=min(above, 1.0))
     assert not [m for m in strict.matches if m.entry.id == loose.matches[0].entry.id]
+
+
+def test_parallel_batch_gives_the_same_results_in_order(built_index: Path) -> None:
+    from tests.conftest import SUSPECTS
+
+    paths = sorted(SUSPECTS.glob("*.*"))  # includes README.md: an error result in its place
+    sources = [Source(str(p), path=p) for p in paths]
+    with open_index(built_index) as index:
+        serial = [r.as_dict() for r in check_sources(index, sources)]
+        parallel = [r.as_dict() for r in check_sources(index, sources, jobs=2)]
+    assert parallel == serial
+    assert [r["query"] for r in parallel] == [str(p) for p in paths]
+    assert any("error" in r for r in parallel) and any(r.get("matches") for r in parallel)
