@@ -188,11 +188,14 @@ FEATURES_SKIP_SCORE = 0.95
 
 
 def feature_score(inliers: int) -> float:
-    """Score of a local-feature match: 0.75 at the acceptance minimum, 1.0 at 4x that."""
+    """Score of a local-feature match: 0.75 at the acceptance minimum, 0.99 from 4x that.
+
+    1.0 is kept for identical fingerprints, so that it never suggests more than it shows.
+    """
     from revimg import features
 
     low = features.MIN_INLIERS
-    return min(1.0, 0.75 + 0.25 * (inliers - low) / (3 * low))
+    return min(0.99, 0.75 + 0.25 * (inliers - low) / (3 * low))
 
 
 def _quarter_turn(rotation: float) -> str | None:
