@@ -233,6 +233,15 @@ class NaiveBaseline:
         return name if best <= 10 else None
 
 
+def print_findings(misses: list[str], false_alarms: list[str], most: int = 40) -> None:
+    """List the first misses and false alarms, so that a figure can be traced to photos."""
+    for title, lines in (("misses", misses), ("false alarms", false_alarms)):
+        if lines:
+            print(f"\n{title} ({len(lines)}):")
+            for line in lines[:most]:
+                print(f"  {line}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=Path, default=DEFAULT_PHOTOS, help="folder of photos")
@@ -362,14 +371,7 @@ def main(argv: list[str] | None = None) -> int:
         f"time: index build {build_s:.1f} s for {len(indexed)} photos; "
         f"check {1000 * query_s / max(n_queries, 1):.1f} ms per query over {n_queries} queries"
     )
-    if misses:
-        print(f"\nmisses ({len(misses)}):")
-        for line in misses[:40]:
-            print(f"  {line}")
-    if false_alarms:
-        print(f"\nfalse alarms ({len(false_alarms)}):")
-        for line in false_alarms[:40]:
-            print(f"  {line}")
+    print_findings(misses, false_alarms)
     if args.json:
         args.json.write_text(
             json.dumps(

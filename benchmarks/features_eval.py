@@ -476,14 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         for line in simulate(args.simulate, pool, feats, sim_queries, args.top):
             print(line)
-    if misses:
-        print(f"\nmisses ({len(misses)}):")
-        for line in misses[:40]:
-            print(f"  {line}")
-    if false_alarms:
-        print(f"\nfalse alarms ({len(false_alarms)}):")
-        for line in false_alarms[:40]:
-            print(f"  {line}")
+    accuracy.print_findings(misses, false_alarms)
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -637,7 +637,8 @@ def bench_build(
             runs[jobs].append(res)
             say(
                 f"   round {r + 1} --jobs {jobs}: {res.seconds:.1f} s "
-                f"({count / res.seconds:.1f} images/s), peak RSS {res.peak_rss_mb:.0f} MB"
+                f"({count / res.seconds:.1f} images/s), peak RSS {res.peak_rss_mb:.0f} MB "
+                f"[{last_line(res.stderr)}]"
             )
             sizes = folder_bytes(ix)
     rate = {j: count / median(r.seconds for r in runs[j]) for j in runs}
@@ -653,6 +654,7 @@ def bench_build(
         "photos": count,
         "rounds": rounds,
         "seconds": {j: [r.seconds for r in runs[j]] for j in runs},
+        "summaries": {j: [last_line(r.stderr) for r in runs[j]] for j in runs},
         "images_per_second": rate,
         "peak_rss_mb": rss,
         "index_files": sizes,
