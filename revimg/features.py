@@ -54,6 +54,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
+# revimg runs one process per core (builds, batch checks): OpenCV's own thread pool would
+# only oversubscribe the cores, and a pool that exists when a worker is forked can
+# deadlock it. Keypoints of a 512-pixel image take a few milliseconds on one thread.
+cv2.setNumThreads(1)
+
 #: Version of the blob layout written by :func:`to_blob` (and of the extractor settings).
 FORMAT_VERSION = 1
 _MAGIC = b"RVF"
