@@ -241,11 +241,10 @@ def hash_image(
     )
 
 
-def _flat_lines(arr: np.ndarray, tolerance: int = 12, share: float = 0.85) -> np.ndarray:
-    """For each row of an (h, w, 3) array: is it mostly one colour (a bar, border or margin)?"""
-    median = np.median(arr, axis=1, keepdims=True)
-    close = (np.abs(arr - median).max(axis=2) <= tolerance).mean(axis=1)
-    return close >= share
+def _line_stats(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of an (h, w, 3) array: its median colour, and each pixel's distance from it."""
+    median = np.median(arr, axis=1)
+    return median, np.abs(arr - median[:, None, :]).max(axis=2)
 
 
 def _longest_run(busy: np.ndarray, gap: int) -> tuple[int, int] | None:
@@ -264,28 +263,33 @@ def _longest_run(busy: np.ndarray, gap: int) -> tuple[int, int] | None:
     return best
 
 
-def _peel_side(lines: np.ndarray) -> int:
-    """How many of the first lines of an (n, m, 3) array are margin or app bar, not photo.
+def _peel_count(median: np.ndarray, share: np.ndarray) -> int:
+    """How many of the first lines are margin or app bar, not photo.
 
     A line is margin when nearly all of it is one colour; a line that is mostly one colour
     (text on an app bar) is margin too when that colour is the one of the band it is in.
     """
-    median = np.median(lines, axis=1)
-    share = (np.abs(lines - median[:, None, :]).max(axis=2) <= 8).mean(axis=1)
     band: np.ndarray | None = None
-    for i in range(len(lines)):
+    for i in range(len(share)):
         if share[i] >= 0.97:
             band = median[i]
         elif not (share[i] >= 0.75 and band is not None and np.abs(median[i] - band).max() <= 8):
             return i
-    return len(lines)
+    return len(share)
 
 
-def _peel(arr: np.ndarray) -> tuple[int, int]:
-    """[start, end) of the rows left once margins and bars are peeled off both ends."""
-    start = _peel_side(arr)
-    end = len(arr) - _peel_side(arr[::-1][: len(arr) - start])
+def _peel(median: np.ndarray, distance: np.ndarray) -> tuple[int, int]:
+    """[start, end) of the lines left once margins and bars are peeled off both ends."""
+    share = (distance <= 8).mean(axis=1)
+    n = len(share)
+    start = _peel_count(median, share)
+    end = n - _peel_count(median[::-1][: n - start], share[::-1][: n - start])
     return start, end
+
+
+def _busy(distance: np.ndarray) -> np.ndarray:
+    """Lines that are not mostly one colour (within 12 levels for 85% of the line)."""
+    return (distance <= 12).mean(axis=1) < 0.85
 
 
 def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
@@ -302,14 +306,15 @@ def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
     if h < 16 or w < 16:
         return []
     guesses: list[tuple[int, int, int, int]] = []
-    rows = _peel(arr)
+    row_median, row_distance = _line_stats(arr)
+    rows = _peel(row_median, row_distance)
     if rows[1] > rows[0]:
-        cols = _peel(arr[rows[0] : rows[1]].transpose(1, 0, 2))
+        cols = _peel(*_line_stats(arr[rows[0] : rows[1]].transpose(1, 0, 2)))
         guesses.append((cols[0], rows[0], cols[1], rows[1]))
-    run = _longest_run(~_flat_lines(arr), gap=max(1, h // 100))
+    run = _longest_run(_busy(row_distance), gap=max(1, h // 100))
     if run is not None:
-        band = arr[run[0] : run[1]].transpose(1, 0, 2)
-        cols_run = _longest_run(~_flat_lines(band), gap=max(1, w // 100))
+        _, col_distance = _line_stats(arr[run[0] : run[1]].transpose(1, 0, 2))
+        cols_run = _longest_run(_busy(col_distance), gap=max(1, w // 100))
         if cols_run is not None:
             guesses.append((cols_run[0], run[0], cols_run[1], run[1]))
     boxes: list[tuple[float, float, float, float]] = []
