@@ -16,6 +16,8 @@ the medians and the ratios, not absolute times (a shared machine is noisy):
    ``revimg check`` call over a batch of query JPEGs. Baseline: what imagehash users write,
    every hash loaded from SQLite into Python and compared in a Python loop.
 4. Memory: peak RSS of the import and check processes, index bytes on disk per entry.
+   Peak RSS is that of the largest single process (worker processes are not added up), and
+   it counts the pages of the memory-mapped search files that a process touched.
 
 Random hashes are the friendliest case for multi-index hashing (buckets evenly filled);
 real PDQ hashes are less uniform, so real banks search somewhat slower.
@@ -163,20 +165,24 @@ class Report:
         return figure
 
 
-def busy_cpus(seconds: float = 1.0) -> float | None:
-    """CPUs kept busy by other processes: sampled over a pause while this benchmark is idle."""
-
-    def sample() -> tuple[int, int]:
+def cpu_ticks() -> tuple[int, int] | None:
+    """All CPU time and idle time so far, machine-wide, in clock ticks (Linux)."""
+    try:
         with open("/proc/stat") as fh:
             values = [int(v) for v in fh.readline().split()[1:9]]
-        return sum(values), values[3] + values[4]  # all time, idle + iowait
-
-    try:
-        total0, idle0 = sample()
-        time.sleep(seconds)
-        total1, idle1 = sample()
+        return sum(values), values[3] + values[4]  # idle + iowait
     except (OSError, ValueError, IndexError):
         return None
+
+
+def busy_cpus(seconds: float = 1.0) -> float | None:
+    """CPUs kept busy by other processes: sampled over a pause while this benchmark is idle."""
+    before = cpu_ticks()
+    time.sleep(seconds)
+    after = cpu_ticks()
+    if before is None or after is None:
+        return None
+    (total0, idle0), (total1, idle1) = before, after
     total = total1 - total0
     if total <= 0:
         return None
@@ -207,6 +213,8 @@ class ProcResult:
     stdout: str
     stderr: str
     timed_out: bool
+    cpu_seconds: float | None = None  # the command and the workers it waited for
+    others_cpus: float | None = None  # CPUs that other processes kept busy meanwhile
 
 
 def revimg_command() -> list[str]:
@@ -230,7 +238,7 @@ pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
 _, status, usage = os.wait4(pid, 0)
 seconds = time.perf_counter() - t
 with open(sys.argv[1], "w") as fh:
-    fh.write(f"{seconds!r} {usage.ru_maxrss}")
+    fh.write(f"{seconds!r} {usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
 code = os.waitstatus_to_exitcode(status)
 sys.exit(code if code >= 0 else 128 - code)
 """
@@ -265,6 +273,7 @@ def run_measured(cmd: list[str], timeout: float, env: dict[str, str]) -> ProcRes
     ):
         stats = Path(scratch) / "stats"
         wrapper = [sys.executable, "-I", "-S", "-c", _SPAWN, str(stats)]
+        ticks_before = cpu_ticks()
         started = time.perf_counter()
         proc = subprocess.Popen(
             [*wrapper, *cmd],
@@ -296,12 +305,19 @@ def run_measured(cmd: list[str], timeout: float, env: dict[str, str]) -> ProcRes
         finally:
             timer.cancel()
         seconds = time.perf_counter() - started
+        ticks_after = cpu_ticks()
         peak = peak_at_kill[0]
+        cpu_seconds = others = None
         try:
-            measured, rss_kb = stats.read_text().split()
+            measured, rss_kb, cpu = stats.read_text().split()
             seconds, peak = float(measured), int(rss_kb) / 1024  # ru_maxrss: kB on Linux
+            cpu_seconds = float(cpu)
         except (OSError, ValueError):
             pass  # killed: the wall time seen from here, the peak seen before the kill
+        if cpu_seconds is not None and ticks_before and ticks_after and seconds > 0:
+            busy = (ticks_after[0] - ticks_before[0]) - (ticks_after[1] - ticks_before[1])
+            busy_seconds = busy / os.sysconf("SC_CLK_TCK")
+            others = max(0.0, busy_seconds - cpu_seconds) / seconds
         out.seek(0)
         err.seek(0)
         return ProcResult(
@@ -311,6 +327,8 @@ def run_measured(cmd: list[str], timeout: float, env: dict[str, str]) -> ProcRes
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
             timed_out=killed.is_set(),
+            cpu_seconds=cpu_seconds,
+            others_cpus=others,
         )
 
 
