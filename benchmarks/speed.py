@@ -332,6 +332,16 @@ def run_measured(cmd: list[str], timeout: float, env: dict[str, str]) -> ProcRes
         )
 
 
+def cpu_note(res: ProcResult) -> str:
+    """How many CPUs a command kept busy, and how many other processes took meanwhile."""
+    if res.cpu_seconds is None or res.seconds <= 0:
+        return ""
+    text = f", {res.cpu_seconds / res.seconds:.2f} CPUs busy"
+    if res.others_cpus is not None:
+        text += f" (other processes: {res.others_cpus:.2f})"
+    return text
+
+
 def last_line(text: str) -> str:
     """The last non-empty line of some output (for error messages)."""
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
@@ -655,8 +665,8 @@ def bench_build(
             runs[jobs].append(res)
             say(
                 f"   round {r + 1} --jobs {jobs}: {res.seconds:.1f} s "
-                f"({count / res.seconds:.1f} images/s), peak RSS {res.peak_rss_mb:.0f} MB "
-                f"[{last_line(res.stderr)}]"
+                f"({count / res.seconds:.1f} images/s), peak RSS {res.peak_rss_mb:.0f} MB"
+                f"{cpu_note(res)} [{last_line(res.stderr)}]"
             )
             sizes = folder_bytes(ix)
     rate = {j: count / median(r.seconds for r in runs[j]) for j in runs}
@@ -672,6 +682,8 @@ def bench_build(
         "photos": count,
         "rounds": rounds,
         "seconds": {j: [r.seconds for r in runs[j]] for j in runs},
+        "cpu_seconds": {j: [r.cpu_seconds for r in runs[j]] for j in runs},
+        "others_cpus": {j: [r.others_cpus for r in runs[j]] for j in runs},
         "summaries": {j: [last_line(r.stderr) for r in runs[j]] for j in runs},
         "images_per_second": rate,
         "peak_rss_mb": rss,
@@ -994,7 +1006,7 @@ def bench_search_size(
         return None
     else:
         say(
-            f"   import: {res.seconds:.1f} s, peak RSS {res.peak_rss_mb:.0f} MB "
+            f"   import: {res.seconds:.1f} s, peak RSS {res.peak_rss_mb:.0f} MB{cpu_note(res)} "
             f"[{last_line(res.stderr)}]"
         )
         imported = (n, res.seconds)
@@ -1168,6 +1180,7 @@ def bench_search_size(
     say(
         f"   revimg check {len(setup.batch)} photos: {batch.seconds:.1f} s "
         f"({len(results)} results, exit {batch.returncode}), peak RSS {batch.peak_rss_mb:.0f} MB"
+        f"{cpu_note(batch)}"
     )
     say()
     details["check_batch"] = {
@@ -1176,6 +1189,8 @@ def bench_search_size(
         "results": len(results),
         "returncode": batch.returncode,
         "peak_rss_mb": batch.peak_rss_mb,
+        "cpu_seconds": batch.cpu_seconds,
+        "others_cpus": batch.others_cpus,
     }
     report.add(
         Figure(
