@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from revimg import hashing, imaging
+from revimg.config import default_jobs
 from revimg.errors import ImageError
 from revimg.index import SQLiteIndex
 from revimg.metadata import MetaTable
@@ -75,14 +76,6 @@ def _hash_all(
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         yield from pool.map(_hash_task, tasks, chunksize=4)
-
-
-def default_jobs() -> int:
-    """Worker processes to use: every core this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def plan(

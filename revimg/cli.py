@@ -272,7 +272,7 @@ def check(
                 else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
             )
             console = _out() if writer is None else None
-            from revimg.builder import default_jobs
+            from revimg.config import default_jobs
 
             jobs = min(default_jobs(), len(sources)) if len(sources) >= 4 else 1
             for result in check_sources(idx, sources, threshold=level, top=top, jobs=jobs):

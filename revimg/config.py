@@ -28,3 +28,11 @@ def index_location(flag: str | Path | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return home() / "index"
+
+
+def default_jobs() -> int:
+    """Worker processes to use: every core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
