@@ -7,24 +7,27 @@ Formats:
 - Plain PDQ lists (import only), as other hash-sharing tools write them: one 64-digit hex
   hash per line, optionally followed by a label (after a comma, tab or space).
 
-Import checks every line before it writes anything: a malformed line names its number
-and leaves the index untouched, unless the caller asked to skip bad lines.
+Import reads a bank as a stream and merges it batch by batch inside one transaction: a
+malformed line names its number and rolls everything back, leaving the index untouched,
+unless the caller asked to skip bad lines.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
+import itertools
 import json
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from revimg.errors import BankError
 from revimg.hashing import View
-from revimg.index import VIEW_NAMES, Entry, SQLiteIndex
+from revimg.index import DB_NAME, VIEW_NAMES, Entry, SQLiteIndex, open_index
 
 FORMAT_NAME = "revimg-hash-bank"
 FORMAT_VERSION = 1
@@ -34,6 +37,8 @@ ASSUMED_QUALITY = 100
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 _HEX16 = re.compile(r"^[0-9a-fA-F]{16}$")
 _SHA = _HEX64
+#: Entries merged per batch while a bank streams in (memory is about one batch).
+BATCH = 20_000
 #: Longest text accepted in a name read from a bank (names are labels, never used as paths).
 _MAX_TEXT = 2000
 
@@ -204,31 +209,59 @@ def _parse_record(record: Any, origin: str) -> Entry:
 def _parse_plain(line: str, origin: str) -> Entry:
     line = line.strip()
     head, rest = line[:64], line[64:]
-    if len(head) == 64 and (not rest or rest[0] in ",\t ") and _HEX64.fullmatch(head):
-        pdq, label = bytes.fromhex(head), rest[1:].strip()  # the common case, without regexes
+    try:  # the common case, without regexes: 64 digits make 32 bytes only with no spaces
+        pdq = bytes.fromhex(head) if not rest or rest[0] in ",\t " else b""
+    except ValueError:
+        pdq = b""
+    if len(pdq) == 32:
+        label = rest[1:].strip()
     else:
         parts = re.split(r"[,\t ]", line, maxsplit=1)
         pdq = _hex(parts[0], _HEX64, "the PDQ hash")
         label = parts[1].strip() if len(parts) > 1 else ""
-    label = label or pdq.hex()
-    return Entry(
-        0, _text(label, "label"), None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ()
-    )
+    if not label:
+        label = pdq.hex()
+    elif len(label) > _MAX_TEXT or "\x00" in label:
+        _text(label, "label")  # raises
+    return Entry(0, label, None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ())
+
+
+def _lines(source: str | Iterable[str], where: str) -> Iterator[str]:
+    """Lines without their ending; a file must be opened with ``newline="\\n"``.
+
+    Split on newlines only: str.splitlines() also breaks at U+2028 and friends, which JSON
+    allows inside strings.
+    """
+    items = source.split("\n") if isinstance(source, str) else source
+    number = 0
+    try:
+        for number, line in enumerate(items, 1):  # noqa: B007 - used after the loop
+            yield line.removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError:
+        raise BankError(
+            f"{where}, line {number + 1}: not UTF-8 text; nothing was imported"
+        ) from None
 
 
 def parse(
-    text: str,
+    source: str | Iterable[str],
     origin: str,
     where: str,
     *,
     skip_bad: bool = False,
     skipped: list[tuple[int, str]] | None = None,
 ) -> Iterator[Entry]:
-    """Entries of a bank's text; raises ``BankError`` naming the first bad line."""
-    # Split on newlines only: str.splitlines() also breaks at U+2028 and friends, which
-    # JSON allows inside strings.
-    lines = [ln.removesuffix("\r") for ln in text.split("\n")]
-    first = next((ln for ln in lines if ln.strip()), "")
+    """Entries of a bank (its text, or its lines as they are read); raises ``BankError``
+    naming the first bad line. Lazy: a caller can write entries as they come.
+    """
+    lines = _lines(source, where)
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1] if head else ""
+    stream = itertools.chain(head, lines)
 
     def bad(number: int, reason: str) -> None:
         if not skip_bad:
@@ -240,7 +273,7 @@ def parse(
             skipped.append((number, reason))
 
     if first.lstrip().startswith("{"):
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             try:
@@ -266,9 +299,10 @@ def parse(
             except (ValueError, TypeError, OverflowError, RecursionError):
                 bad(number, "malformed entry")
     elif "," in first and "pdq" in [c.strip().lower() for c in first.split(",")]:
-        reader = csv.DictReader(io.StringIO(text))
+        reader = csv.DictReader(line + "\n" for line in stream)
         try:
-            for number, row in enumerate(reader, 2):
+            for row in reader:
+                number = reader.line_num
                 try:
                     yield _parse_record({k: v for k, v in row.items() if k is not None}, origin)
                 except _Bad as exc:
@@ -278,7 +312,7 @@ def parse(
         except csv.Error as exc:
             raise BankError(f"{where}: malformed CSV ({exc})") from None
     else:
-        for number, line in enumerate(lines, 1):
+        for number, line in enumerate(stream, 1):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             try:
@@ -287,14 +321,75 @@ def parse(
                 bad(number, str(exc))
 
 
+def _batched(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
+    batch: list[Entry] = []
+    for entry in entries:
+        batch.append(entry)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def import_lines(
+    index: SQLiteIndex,
+    source: str | Iterable[str],
+    origin: str,
+    where: str,
+    *,
+    skip_bad: bool = False,
+) -> ImportStats:
+    """Merge a bank in one transaction while it is read, batch by batch (idempotent).
+
+    Memory stays at one batch however big the bank. A bad line (unless ``skip_bad``) raises
+    ``BankError`` and rolls everything back: the index is left as it was.
+    """
+    started = time.perf_counter()
+    skipped: list[tuple[int, str]] = []
+    entries = parse(source, origin, where, skip_bad=skip_bad, skipped=skipped)
+    counts = index.put_bank_batches(_batched(entries, BATCH))
+    stats = ImportStats(counts["added"], counts["merged"], counts["same"], skipped)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def import_into(
+    location: str | Path,
+    source: str | Iterable[str],
+    origin: str,
+    where: str,
+    *,
+    skip_bad: bool = False,
+) -> ImportStats:
+    """Import a bank into the index at ``location``, creating it if needed.
+
+    If the import fails, an index this call created is removed again: a bad bank leaves
+    no empty index behind, and an existing index is left as it was.
+    """
+    folder = Path(location)
+    folder_existed = folder.exists()
+    db_existed = (folder / DB_NAME).exists()
+    try:
+        with open_index(folder, create=True) as index:
+            stats = import_lines(index, source, origin, where, skip_bad=skip_bad)
+            index.refresh()
+        return stats
+    except BaseException:
+        if not db_existed:
+            for leftover in folder.glob(f"{DB_NAME}*"):
+                leftover.unlink(missing_ok=True)
+            if not folder_existed:
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        raise
+
+
 def import_text(
     index: SQLiteIndex, text: str, origin: str, where: str, *, skip_bad: bool = False
 ) -> ImportStats:
-    """Validate a whole bank, then merge it in one transaction (idempotent)."""
-    started = time.perf_counter()
-    skipped: list[tuple[int, str]] = []
-    entries = list(parse(text, origin, where, skip_bad=skip_bad, skipped=skipped))
-    return import_entries(index, entries, skipped, started)
+    """Validate and merge a whole bank's text in one transaction (idempotent)."""
+    return import_lines(index, text, origin, where, skip_bad=skip_bad)
 
 
 def import_entries(

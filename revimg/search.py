@@ -49,10 +49,14 @@ class Hit:
     distance: int
 
 
+def words_of(blobs: bytes) -> np.ndarray:
+    """Concatenated 32-byte PDQ hashes as rows of four native 64-bit words."""
+    return np.frombuffer(blobs, dtype=">u8").astype(np.uint64).reshape(-1, 4)
+
+
 def from_blobs(stamp: str, blobs: bytes, ids: np.ndarray, views: np.ndarray) -> SearchArrays:
     """Build arrays from concatenated 32-byte PDQ hashes."""
-    words = np.frombuffer(blobs, dtype=">u8").astype(np.uint64).reshape(-1, 4)
-    return SearchArrays(stamp, words, ids.astype(np.int64), views.astype(np.int16))
+    return SearchArrays(stamp, words_of(blobs), ids.astype(np.int64), views.astype(np.int16))
 
 
 def _offsets(rows: int) -> tuple[int, int, int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import os
@@ -166,7 +167,7 @@ def test_import_merges_metadata_into_the_entry_with_the_same_sha256(
 ) -> None:
     with open_index(source) as index:
         local = next(e for e in index.entries() if e.path)
-    hashes_only = Entry(**{**local.__dict__, "meta": {"title": "Local title"}})
+    hashes_only = dataclasses.replace(local, meta={"title": "Local title"})
     fresh.put_bank_entry(hashes_only)
     line = json.dumps(
         {

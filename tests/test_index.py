@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import json
@@ -331,7 +332,7 @@ def test_generation_grows_with_every_write_and_only_then(memory_index: SQLiteInd
         lambda: memory_index.put_file("/p/a.jpg", "a.jpg", 1, 1, fake_hashes(1)),
         lambda: memory_index.put_files([("/p/b.jpg", "b.jpg", 1, 1, fake_hashes(2), None)]),
         lambda: memory_index.put_bank_entry(bank),
-        lambda: memory_index.put_bank_entries([Entry(**{**bank.__dict__, "meta": {"y": 2}})]),
+        lambda: memory_index.put_bank_entries([dataclasses.replace(bank, meta={"y": 2})]),
         lambda: memory_index.set_meta(1, {"title": "t"}),
         lambda: memory_index.merge_meta_by_path([("/p/b.jpg", {"title": "u"})]),
         lambda: memory_index.remove(["/p/a.jpg"]),
