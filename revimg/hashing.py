@@ -329,8 +329,12 @@ def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
-def hash_query(decoded: Decoded, data: bytes) -> QueryHashes:
-    """Hash a photo to check: every dihedral variant, of the whole image and of its content."""
+def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> QueryHashes:
+    """Hash a photo to check: every dihedral variant, of the whole image and of its content.
+
+    ``with_features=False`` skips local features (and OpenCV): for an index that has none,
+    such as one made only of imported hash banks.
+    """
     img = decoded.image
     pdq_vars, quality = pdq_dihedral(img)
     ph_vars = phash_dihedral(img)
@@ -346,9 +350,11 @@ def hash_query(decoded: Decoded, data: bytes) -> QueryHashes:
         pdq_quality=quality,
         phash=ph_vars[0].tobytes(),
     )
-    from revimg import features
+    found = mirrored = None
+    if with_features:
+        from revimg import features
 
-    found, mirrored = features.extract_with_mirror(img)
+        found, mirrored = features.extract_with_mirror(img)
     return QueryHashes(
         hashes, tuple(views), ph_vars, max(v.quality for v in views), found, mirrored
     )
