@@ -11,13 +11,26 @@ with open_index("~/revimg-index") as index:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from revimg import hashing, imaging
-from revimg.errors import ImageError
+from revimg.errors import ImageError, RevimgError
 from revimg.index import IndexBackend
 from revimg.matching import DEFAULT_THRESHOLD, DEFAULT_TOP, CheckResult, find_matches
 from revimg.sources import Source
+
+if TYPE_CHECKING:
+    import httpx
+
+    from revimg.online import ProviderResult
+    from revimg.provenance import Provenance
+    from revimg.providers.settings import OnlineSettings
+
+#: Photos searched online at the same time (each runs its providers concurrently).
+ONLINE_PHOTOS_AT_ONCE = 4
 
 
 def _load(source: Source) -> tuple[bytes, imaging.Decoded]:
@@ -39,13 +52,29 @@ def hash_source(source: Source) -> hashing.ImageHashes:
     return hashing.hash_image(decoded, data, with_views=False)
 
 
-def hash_for_query(source: Source) -> tuple[str, hashing.QueryHashes | None, str | None]:
-    """Decode and hash a photo to check: ``(label, hashes, None)`` or ``(label, None, reason)``."""
+Hashed = tuple[str, "hashing.QueryHashes | None", "str | None", "Provenance | None"]
+
+
+def hash_for_query(source: Source, with_features: bool = True) -> Hashed:
+    """Decode and hash a photo to check, and read what it says about itself.
+
+    Returns ``(label, hashes, None, provenance)``, or ``(label, None, reason, None)``.
+    """
     try:
         data, decoded = _load(source)
-        return source.label, hashing.hash_query(decoded, data), None
+        hashes = hashing.hash_query(decoded, data, with_features=with_features)
     except ImageError as exc:
-        return source.label, None, exc.reason
+        return source.label, None, exc.reason, None
+    return source.label, hashes, None, _provenance(data, source.label)
+
+
+def _provenance(data: bytes, label: str) -> Provenance | None:
+    from revimg import provenance
+
+    try:
+        return provenance.inspect(data, label)
+    except RevimgError:  # unreadable metadata never stops a check
+        return None
 
 
 def _result(
@@ -53,6 +82,7 @@ def _result(
     label: str,
     query: hashing.QueryHashes | None,
     error: str | None,
+    found: Provenance | None,
     threshold: float,
     top: int,
 ) -> CheckResult:
@@ -65,6 +95,7 @@ def _result(
         quality=query.quality,
         sha256=query.hashes.sha256,
         warnings=warnings,
+        provenance=found,
     )
 
 
@@ -76,7 +107,56 @@ def check_source(
     top: int = DEFAULT_TOP,
 ) -> CheckResult:
     """Check one photo; a photo that cannot be read gives a result with ``error`` set."""
-    return _result(index, *hash_for_query(source), threshold, top)
+    return _result(index, *hash_for_query(source, _wants_features(index)), threshold, top)
+
+
+def _wants_features(index: IndexBackend) -> bool:
+    """Local features of a query are worth computing only if the index holds some."""
+    return bool(index.feature_count())
+
+
+@dataclass(frozen=True)
+class OnlineRequest:
+    """Ask web reverse-search providers too (only when the user asked: see revimg.online)."""
+
+    names: tuple[str, ...]
+    settings: OnlineSettings
+    image_url: str | None = None
+    use_cache: bool = True
+    client: httpx.Client | None = None
+    #: No local index: a photo counts as checked only if some provider answered.
+    online_only: bool = False
+
+
+def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResult]:
+    from revimg.online import search_online
+
+    if request.image_url is not None:  # only the address leaves the machine, never bytes
+        data = None
+    elif source.data is not None:
+        data = source.data
+    else:
+        assert source.path is not None
+        try:
+            data = imaging.read_bytes(source.path, source.label)
+        except ImageError:
+            return []  # the local check reports the unreadable file
+    if data is None and request.image_url is None:
+        return []
+    return search_online(
+        list(request.names),
+        image_bytes=data,
+        image_url=request.image_url,
+        settings=request.settings,
+        client=request.client,
+        use_cache=request.use_cache,
+    )
+
+
+def _with_online(result: CheckResult, online: list[ProviderResult], request: OnlineRequest) -> None:
+    result.online = list(online)
+    if request.online_only and result.error is None and not any(r.ok for r in online):
+        result.error = "no local index, and no online provider could search the photo"
 
 
 def check_sources(
@@ -86,17 +166,44 @@ def check_sources(
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
     jobs: int = 1,
+    online: OnlineRequest | None = None,
 ) -> Iterator[CheckResult]:
-    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores."""
+    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
+
+    With ``online``, each photo is also searched on the web, concurrently with the local
+    search (a few photos at a time); the provider results land in ``CheckResult.online``.
+    """
+    sources = list(sources)
+    pending: list[Future[list[ProviderResult]]] = []
+    web = ThreadPoolExecutor(max_workers=ONLINE_PHOTOS_AT_ONCE) if online is not None else None
+    try:
+        if web is not None and online is not None:
+            pending = [web.submit(_search_online, online, s) for s in sources]
+        for i, result in enumerate(_local(index, sources, threshold, top, jobs)):
+            if online is not None:
+                _with_online(result, pending[i].result(), online)
+            yield result
+    finally:
+        if web is not None:
+            for future in pending:
+                future.cancel()
+            web.shutdown(wait=True)
+
+
+def _local(
+    index: IndexBackend, sources: list[Source], threshold: float, top: int, jobs: int
+) -> Iterator[CheckResult]:
     if jobs <= 1:
         for source in sources:
             yield check_source(index, source, threshold=threshold, top=top)
         return
     from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
 
+    work = partial(hash_for_query, with_features=_wants_features(index))
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        for label, query, error in pool.map(hash_for_query, sources, chunksize=2):
-            yield _result(index, label, query, error, threshold, top)
+        for hashed in pool.map(work, sources, chunksize=2):
+            yield _result(index, *hashed, threshold, top)
 
 
 def check_paths(

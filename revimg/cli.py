@@ -6,9 +6,9 @@ warnings and progress go to stderr. Exit codes: see ``revimg --help``.
 
 from __future__ import annotations
 
+import io
 import os
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -35,7 +35,8 @@ app = typer.Typer(
     name="revimg",
     help=(
         "Is this profile photo really theirs? Check photos against a private, local index "
-        "of known photos (stock libraries, shared hash banks). Nothing leaves this machine.\n\n"
+        "of known photos (stock libraries, shared hash banks). Nothing leaves this machine "
+        "unless you ask for an online search (check --online).\n\n"
         "Exit codes: check gives 0 (no match), 1 (a likely match), 2 (error); "
         "other commands 0 (done) or 2 (error)."
     ),
@@ -211,11 +212,13 @@ def hash_cmd(
 # -- check -------------------------------------------------------------------------------
 
 
-def _render_result(console: Console, result: Any) -> None:
-    from revimg.report import describe_match, verdict_sentence
+def _render_result(console: Console, result: Any, *, quiet: bool = False) -> None:
+    from revimg.report import describe_match, describe_online, privacy_lines, verdict_sentence
 
-    style = "bold red" if result.matches else ("yellow" if result.error else "green")
+    style = "bold red" if result.verdict == "match" else ("yellow" if result.error else "green")
     console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
+    if quiet:
+        return
     for warning in result.warnings:
         console.print(f"  note: {escape(warning)}")
     for rank, m in enumerate(result.matches, 1):
@@ -223,7 +226,37 @@ def _render_result(console: Console, result: Any) -> None:
         console.print(f"  {rank}. {escape(head)}")
         for line in details:
             console.print(f"     {escape(line)}")
+    if result.provenance is not None:
+        for line in result.provenance.evidence():
+            console.print(f"  metadata: {escape(line)}")
+    for line in describe_online(result):
+        console.print(f"  {escape(line)}")
+    for line in privacy_lines(result):
+        console.print(f"  [dim]{escape(line)}[/]")
     console.print()
+
+
+def _online_request(
+    online: str | None, no_online: bool, image_url: str | None, no_cache: bool, files: list[str]
+) -> Any:
+    """The online search the user asked for (flag or config file), or None."""
+    from revimg.checker import OnlineRequest
+    from revimg.online import resolve_names
+    from revimg.providers.settings import load_settings
+
+    if no_online:
+        if online or image_url:
+            raise UsageError("--no-online cannot be combined with --online or --image-url")
+        return None
+    settings = load_settings()
+    if online is None and not settings.providers:
+        if image_url:
+            raise UsageError("--image-url is for online search: add --online PROVIDERS")
+        return None  # the default: nothing leaves this machine
+    if image_url is not None and len(files) != 1:
+        raise UsageError("--image-url names one photo's address: check one photo with it")
+    names = resolve_names(online, settings)
+    return OnlineRequest(tuple(names), settings, image_url=image_url, use_cache=not no_cache)
 
 
 @app.command()
@@ -247,6 +280,41 @@ def check(
         Preset,
         typer.Option("--preset", help="strict (0.85) finds fewer copies, loose (0.65) more."),
     ] = Preset.default,
+    online: Annotated[
+        str | None,
+        typer.Option(
+            "--online",
+            metavar="PROVIDERS",
+            help="Also search the web: provider names, comma-separated, or 'all' (see "
+            "'revimg providers'). Sends the photo, or only --image-url, to them.",
+        ),
+    ] = None,
+    image_url: Annotated[
+        str | None,
+        typer.Option(
+            "--image-url",
+            metavar="URL",
+            help="The photo's public address: online providers get only this, never the photo.",
+        ),
+    ] = None,
+    no_online: Annotated[
+        bool,
+        typer.Option("--no-online", help="Search nothing online, whatever the config file says."),
+    ] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Ask the providers again, ignoring cached answers.")
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE.html",
+            help="Also write a self-contained HTML report to look at in a browser.",
+        ),
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Table view: only the verdict line per photo.")
+    ] = False,
 ) -> None:
     """Check photos against the local index: is each one a known photo?
 
@@ -263,9 +331,12 @@ def check(
     level = threshold if threshold is not None else PRESETS[preset.value]
     any_match = False
     any_error = False
+    reported: list[Any] = []
     with _user_errors():
+        request = _online_request(online, no_online, image_url, no_cache, files)
         sources = from_args(files, _read_stdin)
-        with _open(index) as idx:
+        idx, request = _open_for_check(index, request)
+        with idx:
             writer = (
                 None
                 if chosen == "table"
@@ -275,21 +346,198 @@ def check(
             from revimg.config import default_jobs
 
             jobs = min(default_jobs(), len(sources)) if len(sources) >= 4 else 1
-            for result in check_sources(idx, sources, threshold=level, top=top, jobs=jobs):
+            results = check_sources(
+                idx, sources, threshold=level, top=top, jobs=jobs, online=request
+            )
+            for source, result in zip(sources, results, strict=True):
                 if result.error is not None:
                     any_error = True
                     _say(f"Error: {result.query}: {result.error}")
-                any_match = any_match or bool(result.matches)
+                any_match = any_match or result.verdict == "match"
                 if writer is not None:
                     writer.write(result.as_dict())
                 else:
                     assert console is not None
-                    _render_result(console, result)
+                    _render_result(console, result, quiet=quiet)
+                if report is not None:
+                    reported.append((source, result))
             if writer is not None:
                 writer.close()
+        if report is not None:
+            _write_report(report, reported)
     if any_error:
         raise typer.Exit(EXIT_ERROR)
     raise typer.Exit(EXIT_MATCH if any_match else EXIT_OK)
+
+
+def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
+    """The HTML report of the checked photos: thumbnails, matches, evidence, advice."""
+    from revimg import imaging
+    from revimg.errors import ImageError
+    from revimg.html_report import ReportItem, write_report
+    from revimg.report import verdict_sentence
+
+    items = []
+    for source, result in reported:
+        data = source.data
+        if data is None and source.path is not None:
+            try:
+                data = imaging.read_bytes(source.path, source.label)
+            except ImageError:
+                data = None
+        items.append(
+            ReportItem(
+                result=result.as_dict(),
+                sentence=verdict_sentence(result),
+                query_image=data,
+                match_files=[m.entry.path for m in result.matches],
+            )
+        )
+    try:
+        write_report(path, items)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report ({exc.strerror})") from None
+    _say(f"report: {path}")
+
+
+def _open_for_check(index: Path | None, request: Any) -> tuple[Any, Any]:
+    """The index to check against, and the online request; with online search and no
+    index, an empty index and a request that knows it is the only search.
+    """
+    from dataclasses import replace
+
+    from revimg.errors import IndexMissing
+    from revimg.index import open_index
+
+    try:
+        return _open(index), request
+    except IndexMissing as exc:
+        if request is None:
+            raise
+        _say(f"note: no local index at {exc.location}; searching online only")
+        return open_index(":memory:"), replace(request, online_only=True)
+
+
+# -- providers, links, inspect -----------------------------------------------------------
+
+
+@app.command()
+def providers(fmt: FormatOption = None) -> None:
+    """List the online search providers: configured or not, the key each needs, what it sends.
+
+    Example: revimg providers
+    """
+    from revimg.providers.settings import config_file_path, describe, load_settings
+    from revimg.report import Writer
+
+    with _user_errors():
+        settings = load_settings()
+        infos = describe(settings)
+    chosen = _format(fmt)
+    if chosen != "table":
+        fields = tuple(infos[0].to_dict()) if infos else ("name",)
+        writer = Writer(sys.stdout, chosen, fields)
+        for info in infos:
+            writer.write(info.to_dict())
+        writer.close()
+        return
+    out = _out()
+    for info in infos:
+        state = f"configured ({info.key_source})" if info.configured else "not configured"
+        keys = " or ".join(info.key_names)
+        out.print(f"[bold]{escape(info.name)}[/]: {escape(state)}; key: {escape(keys)}")
+        out.print(f"  sends {escape(info.sends)} to {escape(info.host)}")
+        out.print(f"  {escape(info.retention)}")
+    out.print(
+        f"Config file: {escape(str(config_file_path()))}. Nothing is sent unless you ask: "
+        "revimg check PHOTO --online NAMES (or 'all')."
+    )
+
+
+@app.command()
+def links(
+    image_url: Annotated[str, typer.Argument(metavar="IMAGE_URL", help="The photo's address.")],
+    open_browser: Annotated[
+        bool, typer.Option("--open", help="Open every search page in the web browser.")
+    ] = False,
+    fmt: FormatOption = None,
+) -> None:
+    """Browser search pages for a photo that is online: no key needed.
+
+    The search engines get only the address (from your browser), never a file.
+
+    Example: revimg links https://example.com/profile.jpg --open
+    """
+    from revimg.providers.links import links as search_links
+    from revimg.report import Writer
+
+    with _user_errors():
+        pairs = search_links(image_url)
+    chosen = _format(fmt)
+    if chosen == "table":
+        for engine, url in pairs:
+            print(f"{engine}: {url}")
+    else:
+        writer = Writer(sys.stdout, chosen, ("engine", "url"))
+        for engine, url in pairs:
+            writer.write({"engine": engine, "url": url})
+        writer.close()
+    if open_browser:
+        import webbrowser
+
+        opened = sum(bool(webbrowser.open_new_tab(url)) for _, url in pairs)
+        _say(f"opened {opened} of {len(pairs)} pages in the browser")
+
+
+@app.command()
+def inspect(
+    files: Annotated[
+        list[str], typer.Argument(help="Photos to inspect; '-' reads one from stdin.")
+    ],
+    fmt: FormatOption = None,
+    gps: Annotated[
+        bool, typer.Option("--gps", help="Show the GPS coordinates, not only that they exist.")
+    ] = False,
+) -> None:
+    """What a photo says about itself: camera, credit, copyright, stock agency, AI marks, C2PA.
+
+    Exit code 0: read; 2: a photo could not be read.
+
+    Example: revimg inspect profile.jpg
+    """
+    from revimg import imaging, provenance
+    from revimg.errors import ImageError
+    from revimg.report import Writer
+    from revimg.sources import from_args
+
+    chosen = _format(fmt)
+    failed = False
+    with _user_errors():
+        sources = from_args(files, _read_stdin)
+        writer = None if chosen == "table" else Writer(sys.stdout, chosen, ("query", "findings"))
+        for source in sources:
+            try:
+                if source.data is not None:
+                    data = source.data
+                else:
+                    assert source.path is not None
+                    data = imaging.read_bytes(source.path, source.label)
+                found = provenance.inspect(data, source.label, include_gps=gps)
+            except ImageError as exc:
+                failed = True
+                _say(f"Error: {exc}")
+                continue
+            lines = list(found.findings())
+            if writer is not None:
+                writer.write({"query": source.label, "findings": lines, **found.to_dict()})
+                continue
+            print(f"{source.label}:")
+            for line in lines or ["no metadata that says where the photo came from"]:
+                print(f"  {line}")
+        if writer is not None:
+            writer.close()
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
 
 
 # -- index -------------------------------------------------------------------------------
@@ -539,27 +787,27 @@ def index_import(
     Example: revimg index import stock-bank.jsonl --index ./stock-index
     """
     from revimg import bank
+    from revimg.config import index_location
 
     with _user_errors():
         if bank_file == "-":
-            text = _read_stdin().decode("utf-8", errors="strict")
+            if sys.stdin is None or sys.stdin.isatty():
+                raise UsageError("'-' reads a bank from standard input, but nothing was piped in")
+            stream = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8-sig", newline="\n")
             label = origin or "stdin"
         else:
             path = Path(bank_file)
             try:
-                text = path.read_text(encoding="utf-8-sig")
+                stream = path.open(encoding="utf-8-sig", newline="\n")
             except FileNotFoundError:
                 raise UsageError(f"{bank_file}: no such file") from None
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"{bank_file}: cannot read the bank ({exc})") from None
+            except OSError as exc:
+                raise UsageError(f"{bank_file}: cannot read the bank ({exc.strerror})") from None
             label = origin or path.name
-        # Validate before creating anything, so a bad bank leaves no empty index behind.
-        started = time.perf_counter()
-        skipped: list[tuple[int, str]] = []
-        entries = list(bank.parse(text, label, bank_file, skip_bad=skip_bad, skipped=skipped))
-        with _open(index, create=True) as idx:
-            stats = bank.import_entries(idx, entries, skipped, started)
-            idx.refresh()
+        with stream:
+            stats = bank.import_into(
+                index_location(index), stream, label, bank_file, skip_bad=skip_bad
+            )
         for number, reason in stats.skipped_lines:
             _say(f"skipped: {bank_file}, line {number}: {reason}")
         _say(stats.summary())

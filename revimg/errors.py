@@ -7,7 +7,8 @@ Exception tree::
     ├── IndexMissing          no index at the given location
     ├── IndexUnusable         the index is unusable (corrupt, locked, newer schema, read-only)
     ├── BankError             a hash bank or metadata file is malformed
-    └── UsageError            arguments that cannot work together
+    ├── UsageError            arguments that cannot work together
+    └── ProviderError         an online search provider failed (reported per provider)
 """
 
 from __future__ import annotations
@@ -48,3 +49,18 @@ class BankError(RevimgError):
 
 class UsageError(RevimgError):
     """Arguments that cannot work together."""
+
+
+class ProviderError(RevimgError):
+    """An online search provider failed; the message names the provider and the reason."""
+
+    def __init__(
+        self, provider: str, reason: str, *, kind: str = "failed", status: int | None = None
+    ) -> None:
+        self.provider = provider
+        self.reason = reason
+        #: One of: config, prepare (nothing sent yet), auth, quota, rate_limited, server,
+        #: timeout, deadline, network, too_large, malformed, refused, failed.
+        self.kind = kind
+        self.status = status
+        super().__init__(f"{provider}: {reason}")

@@ -82,7 +82,12 @@ class Match:
 
 @dataclass
 class CheckResult:
-    """The outcome for one query: matches (best first) or an error."""
+    """The outcome for one query: matches (best first) or an error, plus other evidence.
+
+    ``provenance`` is what the photo's own metadata says (``revimg.provenance.Provenance``);
+    ``online`` holds web search results (``revimg.online.ProviderResult``), only when the
+    user asked for them.
+    """
 
     query: str
     matches: list[Match] = field(default_factory=list)
@@ -90,26 +95,74 @@ class CheckResult:
     quality: int | None = None
     sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
+    provenance: Any = None
+    online: list[Any] = field(default_factory=list)
+
+    @property
+    def web(self) -> Any:
+        """Summary of the web copies found (``revimg.online.OnlineSummary``), or None."""
+        if not self.online:
+            return None
+        from revimg.online import online_summary
+
+        return online_summary(self.online)
+
+    @property
+    def evidence(self) -> list[str]:
+        """Why the photo is likely not the sender's own: one kind per item, strongest first.
+
+        ``"local"`` (a known photo in the index), ``"web"`` (copies on other web pages),
+        ``"stock"`` (a stock agency in its metadata), ``"ai"`` (marked as AI-generated).
+        """
+        kinds = []
+        if self.matches:
+            kinds.append("local")
+        web = self.web
+        if web is not None and (web.exact_count or web.stock_hits):
+            kinds.append("web")
+        if self.provenance is not None:
+            if self.provenance.stock_evidence:
+                kinds.append("stock")
+            if self.provenance.ai_evidence:
+                kinds.append("ai")
+        return kinds
 
     @property
     def verdict(self) -> str | None:
-        """``"match"``, ``"no_match"``, or None for a query that failed."""
+        """``"match"`` (any evidence), ``"no_match"``, or None for a query that failed."""
         if self.error is not None:
             return None
-        return "match" if self.matches else "no_match"
+        return "match" if self.evidence else "no_match"
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a result."""
         if self.error is not None:
-            return {"query": self.query, "error": self.error}
+            out: dict[str, Any] = {"query": self.query, "error": self.error}
+            if self.online:
+                out["online"] = [r.to_dict() for r in self.online]
+            return out
         return {
             "query": self.query,
             "verdict": self.verdict,
+            "evidence": self.evidence,
             "matches": [m.as_dict() for m in self.matches],
             "sha256": self.sha256,
             "pdq_quality": self.quality,
             "warnings": list(self.warnings),
+            "provenance": None if self.provenance is None else self.provenance.to_dict(),
+            "findings": [] if self.provenance is None else list(self.provenance.findings()),
+            "online": [r.to_dict() for r in self.online],
+            "web": None if (web := self.web) is None else web_dict(web),
         }
+
+
+def web_dict(web: Any) -> dict[str, Any]:
+    """The JSON shape of an ``OnlineSummary``."""
+    return {
+        "exact_pages": web.exact_count,
+        "stock_sites": list(web.stock_hits),
+        "earliest_seen": web.earliest_seen,
+    }
 
 
 def _variant_label(variant: int, view: str) -> str:

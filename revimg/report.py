@@ -34,6 +34,10 @@ CHECK_CSV_FIELDS = (
     "tags",
     "method",
     "inliers",
+    "evidence",
+    "web_exact_pages",
+    "web_stock_sites",
+    "findings",
 )
 HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
 
@@ -104,10 +108,15 @@ def _cell(value: Any) -> Any:
 
 def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """CSV rows of one check result: one per match, or one row for no match / an error."""
+    web = result.get("web") or {}
     base = {
         "query": result["query"],
         "verdict": result.get("verdict"),
         "error": result.get("error"),
+        "evidence": result.get("evidence"),
+        "web_exact_pages": web.get("exact_pages"),
+        "web_stock_sites": web.get("stock_sites"),
+        "findings": result.get("findings"),
     }
     matches = result.get("matches") or []
     if not matches:
@@ -183,23 +192,102 @@ def verdict_sentence(result: CheckResult) -> str:
     """One plain sentence a worried person can act on."""
     if result.error is not None:
         return f"{result.query}: could not be checked ({result.error})"
-    if not result.matches:
-        extra = " (it has too little detail to compare)" if result.warnings else ""
+    evidence = result.evidence
+    not_theirs = "Someone may be using a photo that is not theirs."
+    if "local" in evidence:
+        best: Match = result.matches[0]
+        meta = best.entry.meta
+        source = meta.get("title") or best.entry.name
+        credit = f" by {meta['credit']}" if meta.get("credit") else ""
+        how = "an exact copy" if best.exact else f"a copy ({describe_variant(best.variant)})"
+        if best.variant == "original" and not best.exact:
+            how = "a resized or re-saved copy"
         return (
-            f"{result.query}: no match among the known photos in this index{extra}. "
-            "That does not prove the photo is genuine."
+            f'{result.query}: LIKELY A KNOWN PHOTO: {how} of "{source}"{credit}, '
+            f"score {best.score:.2f}. {not_theirs}{_also(evidence[1:], result)}"
         )
-    best: Match = result.matches[0]
-    meta = best.entry.meta
-    source = meta.get("title") or best.entry.name
-    credit = f" by {meta['credit']}" if meta.get("credit") else ""
-    how = "an exact copy" if best.exact else f"a copy ({describe_variant(best.variant)})"
-    if best.variant == "original" and not best.exact:
-        how = "a resized or re-saved copy"
+    if "web" in evidence:
+        web = result.web
+        pages = f"{web.exact_count} web page{'s' if web.exact_count != 1 else ''}"
+        stock = (
+            f", including stock photo sites ({', '.join(web.stock_hits[:3])})"
+            if web.stock_hits
+            else ""
+        )
+        return (
+            f"{result.query}: FOUND ON THE WEB: {pages} show this photo{stock}. "
+            f"Check whether they belong to the person you are talking to. "
+            f"{not_theirs}{_also(evidence[1:], result)}"
+        )
+    if "stock" in evidence:
+        agencies = ", ".join(dict.fromkeys(h.agency for h in result.provenance.stock_agencies))
+        return (
+            f"{result.query}: LIKELY A STOCK PHOTO: its own metadata names {agencies}. "
+            f"{not_theirs}{_also(evidence[1:], result)}"
+        )
+    if "ai" in evidence:
+        return (
+            f"{result.query}: LIKELY NOT A REAL PHOTO: its metadata marks it as made by AI "
+            f"({result.provenance.ai_signals[0]}). Nobody real may be behind this profile."
+        )
+    extra = " (it has too little detail to compare)" if result.warnings else ""
+    searched = [r.provider for r in result.online if r.ok]
+    web = f", nor on the web ({', '.join(searched)})" if searched else ""
     return (
-        f'{result.query}: LIKELY A KNOWN PHOTO: {how} of "{source}"{credit}, '
-        f"score {best.score:.2f}. Someone may be using a photo that is not theirs."
+        f"{result.query}: no match among the known photos in this index{extra}{web}. "
+        "That does not prove the photo is genuine."
     )
+
+
+def _also(kinds: list[str], result: CheckResult) -> str:
+    words = {
+        "web": "copies on other web pages",
+        "stock": "a stock agency named in its metadata",
+        "ai": "metadata marking it as AI-generated",
+    }
+    more = [words[k] for k in kinds if k in words]
+    return f" Also: {', '.join(more)}." if more else ""
+
+
+def describe_online(result: CheckResult, top: int = 5) -> list[str]:
+    """Lines for the terminal: per provider, what it found (or why it failed)."""
+    lines = []
+    for r in result.online:
+        if r.error is not None:
+            lines.append(f"web, {r.provider}: {r.error}")
+            continue
+        found = [m for m in r.matches if m.kind != "similar"]
+        cached = " (from the cache)" if r.cached else ""
+        if not found:
+            lines.append(f"web, {r.provider}: no copies found{cached}")
+            continue
+        lines.append(
+            f"web, {r.provider}: {len(found)} cop{'ies' if len(found) != 1 else 'y'}{cached}"
+        )
+        for m in found[:top]:
+            bits = [m.kind]
+            if m.stock:
+                bits.append("stock photo site")
+            if m.score is not None:
+                bits.append(f"score {m.score:.2f}")
+            if m.first_seen:
+                bits.append(f"seen {m.first_seen}")
+            title = f" {m.title!r}" if m.title else ""
+            lines.append(f"  {m.page_url or m.image_url}{title} ({', '.join(bits)})")
+    return lines
+
+
+def privacy_lines(result: CheckResult) -> list[str]:
+    """What left the machine for this photo, and where (empty when nothing did)."""
+    lines = []
+    for r in result.online:
+        if r.sent == "nothing":
+            why = "answered from the cache" if r.cached else "nothing sent"
+            lines.append(f"sent: nothing to {r.provider} ({why})")
+        else:
+            what = "the photo" if r.sent == "bytes" else "only the image address"
+            lines.append(f"sent: {what} to {r.host} ({r.provider}); {r.retention}")
+    return lines
 
 
 def results_to_dicts(results: Iterable[CheckResult]) -> Iterator[dict[str, Any]]:

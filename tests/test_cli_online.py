@@ -1,0 +1,357 @@
+"""`revimg check --online` end to end: the real CLI against a fake TinEye on 127.0.0.1.
+
+The server speaks the documented TinEye shapes (tests/data/providers/tineye/); the CLI finds
+it through REVIMG_TINEYE_URL, as a proxy or a test would. These runs prove what leaves the
+machine (and when nothing does), retries, the deadline, the cache, and that the API key is
+never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, STOCK, SUSPECTS
+
+KEY = "tineye-test-key-5f1c9a0e7b"
+RESPONSES = DATA / "providers" / "tineye"
+UNRELATED = SUSPECTS / "unrelated.jpg"
+
+
+class FakeTinEye(ThreadingHTTPServer):
+    """Answers ``/rest/search/`` by a script of steps: ("ok",), ("status", N), ("slow", s)."""
+
+    daemon_threads = False
+    block_on_close = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: list[tuple] = [("ok",)]
+        self.seen: list[dict[str, object]] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def next_step(self) -> tuple:
+        with self.lock:
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: FakeTinEye
+
+    def do_GET(self) -> None:
+        self._answer(b"")
+
+    def do_POST(self) -> None:
+        self._answer(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+    def _answer(self, payload: bytes) -> None:
+        server = self.server
+        with server.lock:
+            server.seen.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "key": self.headers.get("x-api-key"),
+                    "body": payload,
+                }
+            )
+        step = server.next_step()
+        try:
+            if step[0] == "slow" and server.stop.wait(step[1]):
+                return
+            name = {"ok": "search_ok.json", "status": None}.get(step[0], "search_ok.json")
+            status = step[1] if step[0] == "status" else 200
+            if status == 401:
+                name = "auth_401.json"
+            content = (RESPONSES / name).read_bytes() if name else b"<html>busy</html>"
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def tineye() -> Iterator[FakeTinEye]:
+    server = FakeTinEye()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def _env(server: FakeTinEye | None, home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env["REVIMG_HOME"] = str(home)
+    if server is not None:
+        host, port = server.server_address[:2]
+        env["REVIMG_TINEYE_URL"] = f"http://{host}:{port}"
+        env["REVIMG_TINEYE_KEY"] = KEY
+    env.update(extra)
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "revimg", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+    )
+
+
+def _config(home: Path, text: str) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text(text, encoding="utf-8")
+
+
+def test_without_online_nothing_is_sent_even_with_a_key(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    done = _run(
+        ["check", str(UNRELATED), "--index", str(built_index), "-f", "json"],
+        _env(tineye, isolated_env),
+    )
+    assert done.returncode == 0, done.stderr
+    assert tineye.seen == []
+    (result,) = json.loads(done.stdout)
+    assert result["online"] == [] and result["verdict"] == "no_match"
+
+
+def test_online_finds_web_copies_and_says_what_was_sent(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    env = _env(tineye, isolated_env)
+    done = _run(
+        ["check", str(UNRELATED), "--index", str(built_index), "--online", "tineye", "-f", "json"],
+        env,
+    )
+    assert done.returncode == 1, done.stderr  # web copies on a stock site: evidence
+    (result,) = json.loads(done.stdout)
+    (web,) = result["online"]
+    assert web["provider"] == "tineye" and web["sent"] == "bytes" and web["error"] is None
+    assert web["host"].startswith("127.0.0.1")
+    assert {m["domain"] for m in web["matches"]} == {"stock.example.com", "blog.example.org"}
+    assert result["evidence"] == ["web"] and result["web"]["stock_sites"] == ["stock.example.com"]
+    (request,) = tineye.seen
+    assert request["method"] == "POST" and request["key"] == KEY
+    assert b"\xff\xd8\xff" in request["body"]  # a JPEG went out, as asked
+
+    # The table view says what left the machine and where; the second run is cached.
+    again = _run(
+        ["check", str(UNRELATED), "--index", str(built_index), "--online", "tineye", "-f", "table"],
+        env,
+    )
+    assert again.returncode == 1
+    assert "FOUND ON THE WEB" in again.stdout
+    assert "answered from the cache" in again.stdout
+    assert len(tineye.seen) == 1
+    fresh = _run(
+        [
+            "check",
+            str(UNRELATED),
+            "--index",
+            str(built_index),
+            "--online",
+            "tineye",
+            "--no-cache",
+            "-f",
+            "table",
+        ],
+        env,
+    )
+    assert "sent: the photo to 127.0.0.1" in fresh.stdout
+    assert len(tineye.seen) == 2
+
+
+def test_image_url_sends_only_the_address(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    url = "https://example.com/profile/jane.jpg"
+    done = _run(
+        [
+            "check",
+            str(UNRELATED),
+            "--index",
+            str(built_index),
+            "--online",
+            "tineye",
+            "--image-url",
+            url,
+            "-f",
+            "json",
+        ],
+        _env(tineye, isolated_env),
+    )
+    assert done.returncode == 1, done.stderr
+    (request,) = tineye.seen
+    assert request["method"] == "GET" and request["body"] == b""
+    assert "image_url=https%3A%2F%2Fexample.com%2Fprofile%2Fjane.jpg" in str(request["path"])
+    (result,) = json.loads(done.stdout)
+    assert result["online"][0]["sent"] == "url"
+
+
+def test_retries_a_slow_answer_and_a_503_then_succeeds(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    _config(isolated_env, "[online]\ntimeout = 1\ndeadline = 20\ntries = 3\n")
+    tineye.script = [("slow", 3.0), ("status", 503), ("ok",)]
+    done = _run(
+        [
+            "check",
+            str(UNRELATED),
+            "--index",
+            str(built_index),
+            "--online",
+            "tineye",
+            "--no-cache",
+            "-f",
+            "json",
+        ],
+        _env(tineye, isolated_env),
+    )
+    (result,) = json.loads(done.stdout)
+    assert result["online"][0]["error"] is None, result["online"][0]
+    assert len(result["online"][0]["matches"]) == 2
+    assert len(tineye.seen) == 3
+    assert done.returncode == 1
+
+
+def test_deadline_cuts_a_hanging_provider_and_keeps_the_local_result(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    _config(isolated_env, "[online]\ntimeout = 30\ndeadline = 1.5\n")
+    tineye.script = [("slow", 30.0)]
+    started = time.monotonic()
+    mirrored = SUSPECTS / "mirrored.jpg"
+    done = _run(
+        [
+            "check",
+            str(mirrored),
+            "--index",
+            str(built_index),
+            "--online",
+            "tineye",
+            "--no-cache",
+            "-f",
+            "json",
+        ],
+        _env(tineye, isolated_env),
+    )
+    assert time.monotonic() - started < 15
+    (result,) = json.loads(done.stdout)
+    assert "tineye" in result["online"][0]["error"]
+    assert result["matches"], "the local match is still reported"
+    assert done.returncode == 1  # the local match decides; the provider failure is shown
+
+
+def test_nothing_checked_at_all_is_exit_2(tineye: FakeTinEye, isolated_env: Path) -> None:
+    tineye.script = [("status", 401)]
+    done = _run(
+        [
+            "check",
+            str(UNRELATED),
+            "--index",
+            str(isolated_env / "none"),
+            "--online",
+            "tineye",
+            "--no-cache",
+            "-f",
+            "json",
+        ],
+        _env(tineye, isolated_env),
+    )
+    assert done.returncode == 2
+    assert "no local index" in done.stderr
+
+
+def test_the_key_never_appears_after_auth_failures(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    tineye.script = [("status", 401)]
+    env = _env(tineye, isolated_env)
+    outputs = []
+    for fmt in ("json", "table", "csv"):
+        done = _run(
+            [
+                "check",
+                str(UNRELATED),
+                str(STOCK / "kphotoalbum__jesper.jpg"),
+                "--index",
+                str(built_index),
+                "--online",
+                "tineye",
+                "--no-cache",
+                "-f",
+                fmt,
+            ],
+            env,
+        )
+        outputs += [done.stdout, done.stderr]
+        assert "Traceback" not in done.stderr
+    report = isolated_env / "report.html"
+    done = _run(
+        [
+            "check",
+            str(UNRELATED),
+            "--index",
+            str(built_index),
+            "--online",
+            "tineye",
+            "--no-cache",
+            "--report",
+            str(report),
+        ],
+        env,
+    )
+    outputs += [done.stdout, done.stderr, report.read_text(encoding="utf-8")]
+    outputs += [_run(["providers", "-f", "json"], env).stdout, _run(["providers"], env).stdout]
+    assert any("refused" in text or "401" in text for text in outputs)
+    for text in outputs:
+        assert KEY not in text
+    for path in isolated_env.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+def test_providers_lists_what_each_needs_and_sends(isolated_env: Path) -> None:
+    done = _run(["providers", "-f", "jsonl"], _env(None, isolated_env))
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    names = {r["name"]: r for r in rows}
+    assert {"tineye", "vision", "serpapi-lens"} <= set(names)
+    assert names["tineye"]["configured"] is False
+    assert "REVIMG_TINEYE_KEY" in names["tineye"]["key_names"]
+    configured = _run(
+        ["providers", "-f", "jsonl"], _env(None, isolated_env, REVIMG_VISION_KEY="k" * 20)
+    )
+    assert any(json.loads(x)["configured"] for x in configured.stdout.splitlines())
+
+
+def test_links_prints_browser_search_pages() -> None:
+    done = _run(["links", "https://example.com/p.jpg", "-f", "jsonl"], dict(os.environ))
+    engines = {json.loads(x)["engine"]: json.loads(x)["url"] for x in done.stdout.splitlines()}
+    assert engines["tineye"].startswith("https://www.tineye.com/search/")
+    assert "https%3A%2F%2Fexample.com%2Fp.jpg" in engines["google-lens"]
+    bad = _run(["links", "file:///etc/passwd"], dict(os.environ))
+    assert bad.returncode == 2 and bad.stderr.startswith("Error: ")
