@@ -240,14 +240,14 @@ def _online_request(
     online: str | None, no_online: bool, image_url: str | None, no_cache: bool, files: list[str]
 ) -> Any:
     """The online search the user asked for (flag or config file), or None."""
-    from revimg.checker import OnlineRequest
-    from revimg.online import resolve_names
-    from revimg.providers.settings import load_settings
+    from revimg.providers.settings import config_file_path, load_settings
 
     if no_online:
         if online or image_url:
             raise UsageError("--no-online cannot be combined with --online or --image-url")
         return None
+    if online is None and image_url is None and not config_file_path().exists():
+        return None  # the default, decided without loading any provider
     settings = load_settings()
     if online is None and not settings.providers:
         if image_url:
@@ -255,6 +255,9 @@ def _online_request(
         return None  # the default: nothing leaves this machine
     if image_url is not None and len(files) != 1:
         raise UsageError("--image-url names one photo's address: check one photo with it")
+    from revimg.checker import OnlineRequest
+    from revimg.online import resolve_names
+
     names = resolve_names(online, settings)
     return OnlineRequest(tuple(names), settings, image_url=image_url, use_cache=not no_cache)
 
@@ -385,14 +388,7 @@ def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
                 data = imaging.read_bytes(source.path, source.label)
             except ImageError:
                 data = None
-        items.append(
-            ReportItem(
-                result=result.as_dict(),
-                sentence=verdict_sentence(result),
-                query_image=data,
-                match_files=[m.entry.path for m in result.matches],
-            )
-        )
+        items.append(ReportItem.from_result(result.as_dict(), verdict_sentence(result), data))
     try:
         write_report(path, items)
     except OSError as exc:

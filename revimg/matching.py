@@ -280,10 +280,10 @@ def _feature_matches(
     index: IndexBackend, query: QueryHashes, found: set[int], threshold: float
 ) -> list[Match]:
     """The crop-robust stage: candidates by shared keypoint words, then geometric checks."""
-    from revimg import features
-
     if query.features is None or len(query.features) == 0 or not index.feature_count():
         return []
+    from revimg import features  # OpenCV: only when there are features to compare
+
     searcher = index.feature_searcher()
     ranked = searcher.candidates(
         query.features, top=FEATURE_CANDIDATES, mirrored_query=query.mirrored_features
