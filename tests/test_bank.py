@@ -537,3 +537,108 @@ def test_plain_list_hex_round_trip(hashes: list[bytes]) -> None:
     assert [e.pdq for e in bank.parse(text, "o", "b")] == hashes
     lines = list(bank.entries_to_lines(bank.parse(text, "o", "b")))
     assert [e.pdq for e in bank.parse("\n".join(lines), "o", "b")] == hashes
+
+
+# -- streaming import ------------------------------------------------------------------------
+
+
+def _plain_lines(n: int, start: int = 0) -> list[str]:
+    rng = np.random.default_rng(start)
+    return [f"{rng.bytes(32).hex()} photo-{start + i}" for i in range(n)]
+
+
+def test_a_bad_line_many_batches_in_rolls_everything_back(
+    fresh: SQLiteIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bank, "BATCH", 3)  # ten batches pass before the bad line
+    bank.import_text(fresh, "\n".join(_plain_lines(5)), "old", "old.txt")
+    before = fresh.count(), fresh.generation()
+    lines = _plain_lines(30, start=100) + ["not-a-hash label"]
+    with pytest.raises(BankError, match=r"new\.txt, line 31: .*nothing was imported"):
+        bank.import_text(fresh, "\n".join(lines), "new", "new.txt")
+    assert (fresh.count(), fresh.generation()) == before
+
+
+def test_streamed_import_counts_repeats_within_and_across_batches(
+    fresh: SQLiteIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bank, "BATCH", 4)
+    lines = _plain_lines(10)
+    text = "\n".join(lines + lines[:3] + [lines[9]])  # repeats in later batches
+    stats = bank.import_text(fresh, text, "b", "b.txt")
+    assert (stats.added, stats.unchanged) == (10, 4)
+    again = bank.import_text(fresh, text, "b", "b.txt")
+    assert (again.added, again.unchanged) == (0, 14)
+    assert fresh.count() == 10
+
+
+def test_import_from_a_file_stream_holds_one_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    real = SQLiteIndex._put_bank_batch
+
+    def spy(self: SQLiteIndex, batch: list[Entry]) -> list[str]:
+        seen.append(len(batch))
+        return real(self, batch)
+
+    monkeypatch.setattr(bank, "BATCH", 7)
+    monkeypatch.setattr(SQLiteIndex, "_put_bank_batch", spy)
+    path = tmp_path / "bank.txt"
+    path.write_text("\n".join(_plain_lines(50)) + "\n", encoding="utf-8")
+    with path.open(encoding="utf-8", newline="\n") as fh:
+        stats = bank.import_into(tmp_path / "ix", fh, "bank.txt", "bank.txt")
+    assert stats.added == 50
+    assert max(seen) == 7 and sum(seen) == 50
+
+
+def test_a_failed_import_removes_the_index_it_created(tmp_path: Path) -> None:
+    target = tmp_path / "new-index"
+    with pytest.raises(BankError, match="line 3"):
+        bank.import_into(target, "\n".join([*_plain_lines(2), "zz"]), "b", "b.txt")
+    assert not target.exists()
+    existing = tmp_path / "existing"
+    bank.import_into(existing, "\n".join(_plain_lines(2)), "b", "b.txt")
+    with pytest.raises(BankError):
+        bank.import_into(existing, "\n".join([*_plain_lines(2, 9), "zz"]), "c", "c.txt")
+    with open_index(existing) as index:
+        assert index.count() == 2
+
+
+def test_not_utf8_in_the_middle_of_a_stream_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "bank.txt"
+    path.write_bytes(("\n".join(_plain_lines(3)) + "\n").encode() + b"\xff\xfe bad\n")
+    with path.open(encoding="utf-8", newline="\n") as fh, pytest.raises(BankError, match="UTF-8"):
+        bank.import_into(tmp_path / "ix", fh, "b", "bank.txt")
+    assert not (tmp_path / "ix").exists()
+
+
+def test_schema_2_bank_keys_are_migrated_and_reimport_changes_nothing(tmp_path: Path) -> None:
+    import sqlite3
+
+    from revimg import index as index_mod
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    conn = sqlite3.connect(folder / index_mod.DB_NAME)
+    for script in index_mod._MIGRATIONS[:2]:
+        conn.executescript(script)
+    line = _plain_lines(1)[0]
+    pdq, label = bytes.fromhex(line[:64]), line[65:]
+    conn.execute(
+        "INSERT INTO images (key, name, origin, pdq, pdq_quality, added, updated)"
+        " VALUES (?, ?, 'b', ?, 100, 0, 0)",
+        (f"bank:{pdq.hex()}:{label}", label, pdq),
+    )
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?)",
+        [("generation", "1"), ("index_id", "x" * 32), ("created", "0"), ("updated", "0")],
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with open_index(folder) as index:
+        assert index.count() == 1
+        stats = bank.import_text(index, line, "b", "b.txt")
+        assert (stats.added, stats.unchanged) == (0, 1)
+        assert index.count() == 1
