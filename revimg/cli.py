@@ -240,14 +240,16 @@ def _online_request(
     online: str | None, no_online: bool, image_url: str | None, no_cache: bool, files: list[str]
 ) -> Any:
     """The online search the user asked for (flag or config file), or None."""
-    from revimg.providers.settings import config_file_path, load_settings
+    from revimg.config import config_file
 
     if no_online:
         if online or image_url:
             raise UsageError("--no-online cannot be combined with --online or --image-url")
         return None
-    if online is None and image_url is None and not config_file_path().exists():
+    if online is None and image_url is None and not config_file().exists():
         return None  # the default, decided without loading any provider
+    from revimg.providers.settings import load_settings
+
     settings = load_settings()
     if online is None and not settings.providers:
         if image_url:

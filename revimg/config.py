@@ -7,6 +7,7 @@ the per-user data folder (platformdirs, e.g. ``~/.local/share/revimg/index`` on 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -28,6 +29,20 @@ def index_location(flag: str | Path | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return home() / "index"
+
+
+def config_file(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file: ``$REVIMG_CONFIG``, else ``$REVIMG_HOME/config.toml``, else
+    ``config.toml`` in the per-user config folder (e.g. ``~/.config/revimg`` on Linux).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("REVIMG_CONFIG"):
+        return Path(env["REVIMG_CONFIG"]).expanduser()
+    if env.get("REVIMG_HOME"):
+        return Path(env["REVIMG_HOME"]).expanduser() / "config.toml"
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("revimg", appauthor=False)) / "config.toml"
 
 
 def default_jobs() -> int:

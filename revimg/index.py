@@ -806,13 +806,18 @@ class SQLiteIndex:
             return None
         if self._mih is not None and self._mih.stamp == arrays.stamp:
             return self._mih
-        self._mih = self._sidecar(
-            MIH_NAME,
-            mih.read,
-            lambda found: found.stamp == arrays.stamp and found.rows == len(arrays),
-            lambda: mih.build(arrays.stamp, np.asarray(arrays.words)),
-            mih.write,
-        )
+        path = self._folder / MIH_NAME if self._folder is not None else None
+        found = mih.read(path) if path is not None else None
+        if found is not None and found.stamp == arrays.stamp and found.rows == len(arrays):
+            self._mih = found
+            return found
+        made = None
+        if path is not None:
+            try:
+                made = mih.build_file(path, arrays.stamp, np.asarray(arrays.words))
+            except OSError:
+                made = None  # a read-only index still searches, from memory
+        self._mih = made or mih.build(arrays.stamp, np.asarray(arrays.words))
         return self._mih
 
     def _sidecar(

@@ -70,14 +70,22 @@ def _offsets(rows: int) -> tuple[int, int, int, int]:
     return words_at, ids_at, views_at, end
 
 
-def write_atomic(path: Path, header: bytes, sections: list[tuple[int, bytes]], end: int) -> None:
-    """Write a header and byte sections at their offsets: temporary file, fsync, rename."""
+def write_atomic(
+    path: Path, header: bytes, sections: list[tuple[int, bytes | np.ndarray]], end: int
+) -> None:
+    """Write a header and sections (bytes, or arrays written without a copy) at their
+    offsets: temporary file, fsync, rename.
+    """
     tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(header)
             for at, data in sections:
                 fh.seek(at)
+                if isinstance(data, np.ndarray):
+                    if data.size == 0:
+                        continue
+                    data = memoryview(np.ascontiguousarray(data)).cast("B")
                 fh.write(data)
             fh.truncate(end)
             fh.flush()
@@ -91,13 +99,10 @@ def write_cache(path: Path, arrays: SearchArrays) -> None:
     """Write arrays to ``path`` atomically."""
     rows = len(arrays)
     words_at, ids_at, views_at, end = _offsets(rows)
-    sections = [
-        (at, np.ascontiguousarray(arr).tobytes())
-        for at, arr in (
-            (words_at, arrays.words.astype("<u8")),
-            (ids_at, arrays.ids.astype("<i8")),
-            (views_at, arrays.views.astype("<i2")),
-        )
+    sections: list[tuple[int, bytes | np.ndarray]] = [
+        (words_at, np.asarray(arrays.words, dtype="<u8")),  # no copy when already so
+        (ids_at, np.asarray(arrays.ids, dtype="<i8")),
+        (views_at, np.asarray(arrays.views, dtype="<i2")),
     ]
     write_atomic(path, _HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows), sections, end)
 

@@ -91,3 +91,15 @@ def test_index_uses_multi_index_above_the_size_limit(
         assert ix.multi_index() is not None
     assert (tmp_path / "ix" / index_mod.MIH_NAME).exists()
     assert len(scanned) == 50
+
+
+def test_build_file_writes_the_same_tables_without_holding_them(tmp_path: Path) -> None:
+    arrays, queries = _data(20_000)
+    in_memory = mih.build(arrays.stamp, arrays.words)
+    path = tmp_path / "search.mih"
+    mapped = mih.build_file(path, arrays.stamp, arrays.words)
+    assert mapped is not None and isinstance(mapped.order, np.memmap)
+    assert (mapped.chunks, mapped.bits, mapped.rows) == (in_memory.chunks, in_memory.bits, 20_000)
+    assert (np.asarray(mapped.order) == in_memory.order).all()
+    assert (np.asarray(mapped.offsets) == in_memory.offsets).all()
+    assert [p.name for p in tmp_path.iterdir()] == ["search.mih"]  # no temporary file left

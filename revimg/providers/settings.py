@@ -158,14 +158,9 @@ class ProviderInfo:
 
 def config_file_path(environ: Mapping[str, str] | None = None) -> Path:
     """Where the config file is (or would be), by the precedence in the module docstring."""
-    env = os.environ if environ is None else environ
-    if env.get("REVIMG_CONFIG"):
-        return Path(env["REVIMG_CONFIG"]).expanduser()
-    if env.get("REVIMG_HOME"):
-        return Path(env["REVIMG_HOME"]).expanduser() / "config.toml"
-    from platformdirs import user_config_dir
+    from revimg.config import config_file
 
-    return Path(user_config_dir("revimg", appauthor=False)) / "config.toml"
+    return config_file(environ)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
