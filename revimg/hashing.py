@@ -159,8 +159,25 @@ def phash_coefficients(img: Image.Image) -> np.ndarray:
     return d @ grey @ d.T
 
 
+def _median(a: np.ndarray, axis: int | None = None) -> np.ndarray:
+    """``np.median`` for arrays without NaN, without importing ``numpy.ma`` (10-30 ms).
+
+    The same arithmetic as numpy's: the middle value, or the mean of the two middle values.
+    """
+    s = np.sort(a, axis=axis)
+    if axis is None:
+        s = s.reshape(-1)
+        axis = 0
+    n = s.shape[axis]
+    lo = np.take(s, (n - 1) // 2, axis=axis).astype(np.float64)
+    if n % 2:
+        return lo
+    hi = np.take(s, n // 2, axis=axis).astype(np.float64)
+    return np.add(lo, hi) / 2.0
+
+
 def _threshold(coeffs: np.ndarray) -> bytes:
-    return _bits_to_bytes(coeffs > np.median(coeffs))
+    return _bits_to_bytes(coeffs > _median(coeffs))
 
 
 def phash(img: Image.Image) -> bytes:
@@ -195,6 +212,19 @@ def phash_dihedral(img: Image.Image) -> np.ndarray:
 def _crop(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
     w, h = img.size
     return img.crop((round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)))
+
+
+#: A query's content boxes are hashed at most this big: PDQ's cost grows faster than the
+#: pixel count (14 ms at 800 px, 5 ms at 512), and a cut-out is approximate anyway.
+CONTENT_PDQ_SIDE = 512
+
+
+def _shrunk(img: Image.Image, side: int) -> Image.Image:
+    if max(img.size) <= side:
+        return img
+    small = img.copy()
+    small.thumbnail((side, side), Image.Resampling.BOX)
+    return small
 
 
 def centre_square(width: int, height: int) -> tuple[float, float, float, float] | None:
@@ -243,7 +273,7 @@ def hash_image(
 
 def _line_stats(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per row of an (h, w, 3) array: its median colour, and each pixel's distance from it."""
-    median = np.median(arr, axis=1)
+    median = _median(arr, axis=1)
     return median, np.abs(arr - median[:, None, :]).max(axis=2)
 
 
@@ -340,7 +370,7 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     ph_vars = phash_dihedral(img)
     views = [QueryView("full", None, pdq_vars, quality)]
     for box in content_boxes(img):
-        inner_vars, inner_quality = pdq_dihedral(_crop(img, box))
+        inner_vars, inner_quality = pdq_dihedral(_shrunk(_crop(img, box), CONTENT_PDQ_SIDE))
         views.append(QueryView("content", box, inner_vars, inner_quality))
     hashes = ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
