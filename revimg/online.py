@@ -369,7 +369,9 @@ def _no_keys_message(settings: OnlineSettings) -> str:
     variables = dict.fromkeys(classes[n].key_names[0] for n in settings.configs)
     return (
         "no online provider has an API key: set "
-        f"{', '.join(variables)}, or add keys to {settings.config_file}"
+        f"{', '.join(variables)}, or add keys to {settings.config_file} "
+        "(without a key, 'revimg links IMAGE_URL' gives browser search pages for a photo "
+        "that is online)"
     )
 
 

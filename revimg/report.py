@@ -254,7 +254,7 @@ def describe_online(result: CheckResult, top: int = 5) -> list[str]:
     lines = []
     for r in result.online:
         if r.error is not None:
-            lines.append(f"web, {r.provider}: {r.error}")
+            lines.append(f"web, {r.provider}: {r.error.removeprefix(f'{r.provider}: ')}")
             continue
         found = [m for m in r.matches if m.kind != "similar"]
         cached = " (from the cache)" if r.cached else ""
