@@ -20,8 +20,10 @@ demo: $(STAMP)
 	$(BIN)/revimg index build examples/stock --meta examples/stock-meta.csv --index $(DEMO_INDEX)
 	@echo
 	@echo "== checking the example suspects (exit code 1 means: a likely match was found)"
-	$(BIN)/revimg check examples/suspects/*.jpg examples/suspects/*.webp --index $(DEMO_INDEX) --format table; \
-		code=$$?; echo "exit code $$code"; test $$code -eq 1
+	$(BIN)/revimg check examples/suspects/*.jpg examples/suspects/*.webp --index $(DEMO_INDEX) --format table \
+		--report demo-report.html; \
+		code=$$?; echo "exit code $$code (open demo-report.html in a browser to see the evidence)"; \
+		test $$code -eq 1
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -31,4 +33,4 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check revimg tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) $(DEMO_INDEX) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_INDEX) demo-report.html .pytest_cache .ruff_cache
