@@ -944,3 +944,35 @@ def test_pillow_images_still_open_afterwards() -> None:
     with Image.open(io.BytesIO(data)) as img:
         img.load()
         assert img.size == (48, 40)
+
+
+# -- guard for the keyword pre-filter in revimg.provenance.agencies -------------------------
+
+
+def _keyword_check(agencies: Any, name: str, keywords: tuple[str, ...], pattern: str) -> Any:
+    import re as re_mod
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(
+        max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+    )
+    @given(st.from_regex(re_mod.compile(pattern, re_mod.IGNORECASE)))
+    def holds_keyword(text: str) -> None:
+        folded = agencies._fold(text).lower()
+        assert any(k in folded for k in keywords), (name, text)
+
+    return holds_keyword
+
+
+@pytest.mark.parametrize("table", ["_AGENCIES", "_GENERATORS"])
+def test_every_name_pattern_only_matches_text_holding_one_of_its_keywords(table: str) -> None:
+    """A pattern is compiled only when a text holds one of its keywords: a keyword missing
+    from the table would make its name silently unmatched. Sample each pattern's matches
+    and check that every one holds a keyword.
+    """
+    from revimg.provenance import agencies
+
+    for name, (keywords, pattern) in getattr(agencies, table).items():
+        _keyword_check(agencies, name, keywords, pattern)()
