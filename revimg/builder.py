@@ -8,9 +8,11 @@ Unchanged files (same path, size and modification time) are skipped.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,10 @@ from revimg.sources import WalkProblem, walk_images
 
 #: Photos written per transaction: a crash loses at most this many finished hashes.
 BATCH = 32
+#: Photos handed to a worker at a time.
+CHUNK = 4
+#: How often (seconds) a worker checks that the build it works for is still alive.
+_PARENT_POLL_S = 0.5
 
 
 @dataclass
@@ -64,18 +70,67 @@ def _hash_task(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | No
     except ImageError as exc:
         return task, None, exc.reason
     except Exception as exc:  # noqa: BLE001 - one bad file must not stop a build
-        return task, None, f"cannot hash image ({type(exc).__name__}: {exc})"
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return task, None, f"cannot hash image ({type(exc).__name__}: {detail})"
+
+
+def _exit_with_parent() -> None:
+    """Worker initializer: exit when the build process is gone (killed with SIGKILL, say).
+
+    Without it, workers wait for more work forever: each killed build would leave its
+    worker processes behind.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="revimg-parent-watch", daemon=True).start()
+
+
+def _hash_isolated(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | None]:
+    """Hash one photo in a process of its own, so that a crash names this photo."""
+    pool = ProcessPoolExecutor(max_workers=1, initializer=_exit_with_parent)
+    try:
+        return pool.submit(_hash_task, task).result()
+    except BrokenProcessPool:
+        return task, None, "the decoder crashed on this file (its worker process died)"
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _hash_all(
     tasks: list[_Task], jobs: int
 ) -> Iterator[tuple[_Task, hashing.ImageHashes | None, str | None]]:
+    """Results in task order, hashed by ``jobs`` worker processes.
+
+    A worker that dies (a decoder crash, the out-of-memory killer) breaks the pool: the
+    photos that were in flight are then hashed one by one in processes of their own, so
+    the one that kills its worker is reported as failed, and the build goes on.
+    """
     if jobs <= 1 or len(tasks) < 4:
         for task in tasks:
             yield _hash_task(task)
         return
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        yield from pool.map(_hash_task, tasks, chunksize=4)
+    done = 0
+    while done < len(tasks):
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_exit_with_parent)
+        try:
+            for result in pool.map(_hash_task, tasks[done:], chunksize=CHUNK):
+                yield result
+                done += 1
+        except BrokenProcessPool:
+            pass
+        finally:
+            # Stop at once on any exit (an error while writing, an interrupt): queued
+            # photos are dropped instead of all being hashed first.
+            pool.shutdown(wait=True, cancel_futures=True)
+        in_flight = tasks[done : done + (jobs + 1) * CHUNK]
+        for task in in_flight:
+            yield _hash_isolated(task)
+            done += 1
 
 
 def plan(
@@ -96,6 +151,11 @@ def plan(
             stats.failed += 1
             stats.failures.append((str(path), exc.strerror or str(exc)))
             continue
+        if not _is_utf8(absolute):
+            # The index stores paths as UTF-8 text; such a name cannot be stored or shown.
+            stats.failed += 1
+            stats.failures.append((str(path), "file name is not valid UTF-8; rename the file"))
+            continue
         if known.get(absolute) == (st.st_size, st.st_mtime_ns):
             stats.skipped += 1
             if meta is not None and (m := meta.lookup(path, name)):
@@ -103,6 +163,15 @@ def plan(
             continue
         tasks.append(_Task(absolute, name, st.st_size, st.st_mtime_ns))
     return tasks, unchanged_meta
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether a file name decoded from the file system is valid UTF-8 (no escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def run(

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from revimg.imaging import image_extensions
+from revimg.imaging import KNOWN_EXTENSIONS, image_extensions
 
 STDIN = "-"
 
@@ -46,8 +46,12 @@ class WalkProblem:
 def walk_images(
     folder: Path, on_problem: Callable[[WalkProblem], None] | None = None
 ) -> Iterator[Path]:
-    """Image files below ``folder``, sorted, not following symlinked folders (no loops)."""
-    extensions = image_extensions()
+    """Image files below ``folder``, sorted, not following symlinked folders (no loops).
+
+    HEIC files come too when their plugin is missing, so that a build reports them as
+    unreadable (naming the extra to install) instead of leaving them out silently.
+    """
+    extensions = image_extensions() | KNOWN_EXTENSIONS
 
     def onerror(exc: OSError) -> None:
         if on_problem is not None:
