@@ -74,7 +74,7 @@ def _hash_task(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | No
         return task, None, f"cannot hash image ({type(exc).__name__}: {detail})"
 
 
-def _exit_with_parent() -> None:
+def exit_with_parent() -> None:
     """Worker initializer: exit when the build process is gone (killed with SIGKILL, say).
 
     Without it, workers wait for more work forever: each killed build would leave its
@@ -92,7 +92,7 @@ def _exit_with_parent() -> None:
 
 def _hash_isolated(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | None]:
     """Hash one photo in a process of its own, so that a crash names this photo."""
-    pool = ProcessPoolExecutor(max_workers=1, initializer=_exit_with_parent)
+    pool = ProcessPoolExecutor(max_workers=1, initializer=exit_with_parent)
     try:
         return pool.submit(_hash_task, task).result()
     except BrokenProcessPool:
@@ -116,7 +116,7 @@ def _hash_all(
         return
     done = 0
     while done < len(tasks):
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_exit_with_parent)
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent)
         try:
             for result in pool.map(_hash_task, tasks[done:], chunksize=CHUNK):
                 yield result

@@ -200,8 +200,10 @@ def _local(
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
+    from revimg.builder import exit_with_parent
+
     work = partial(hash_for_query, with_features=_wants_features(index))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent) as pool:
         for hashed in pool.map(work, sources, chunksize=2):
             yield _result(index, *hashed, threshold, top)
 

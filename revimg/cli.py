@@ -53,7 +53,13 @@ app.add_typer(index_app, name="index")
 
 
 def _say(message: str) -> None:
-    """One plain line for people, on stderr (rich is only imported for tables and bars)."""
+    """One plain line for people, on stderr (rich is only imported for tables and bars).
+
+    Characters a terminal would act on (a newline or an escape sequence in a file name,
+    say) or cannot show (undecodable bytes of a name) are written as escapes instead.
+    """
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
     print(message, file=sys.stderr, flush=True)
 
 
@@ -114,9 +120,16 @@ def _format(fmt: Format | None) -> str:
 
 
 def _read_stdin() -> bytes:
+    """The photo on standard input; an endless or oversized stream is cut off and refused."""
+    from revimg.errors import ImageError
+    from revimg.imaging import MAX_FILE_BYTES
+
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("'-' reads an image from standard input, but nothing was piped in")
-    return sys.stdin.buffer.read()
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError("-", f"standard input is too large (limit {MAX_FILE_BYTES} bytes)")
+    return data
 
 
 def _version(value: bool) -> None:

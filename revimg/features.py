@@ -168,8 +168,15 @@ def _spread(keypoints: list[cv2.KeyPoint], width: int, height: int, n: int) -> l
     return sorted(keep.tolist())
 
 
+#: Below this many pixels on a side, a photo has no usable local features (and OpenCV's
+#: ORB pyramid fails on a side of a few pixels).
+MIN_SIDE = 64
+
+
 def _from_array(grey: np.ndarray, width: int, height: int, n: int) -> Features:
     h, w = grey.shape
+    if min(h, w) < MIN_SIDE:
+        return _empty(width, height)
     orb = _orb()
     keypoints = list(orb.detect(grey, None))
     keypoints = [keypoints[i] for i in _spread(keypoints, w, h, n)]

@@ -238,11 +238,15 @@ def centre_square(width: int, height: int) -> tuple[float, float, float, float] 
     return (0.0, (1 - side) / 2, 1.0, (1 + side) / 2)
 
 
+#: Smallest side (pixels) of a photo whose centre square is stored as an extra view.
+MIN_VIEW_SIDE = 16
+
+
 def index_views(img: Image.Image) -> tuple[View, ...]:
     """Extra regions stored per indexed photo so that cropped copies still match."""
     views = []
     box = centre_square(*img.size)
-    if box is not None:
+    if box is not None and min(img.size) >= MIN_VIEW_SIDE:  # a sliver has no square to hash
         h, q = pdq(_crop(img, box))
         views.append(View("centre-square", box, h, q))
     return tuple(views)

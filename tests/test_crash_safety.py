@@ -389,12 +389,6 @@ def _parse(stderr: str) -> tuple[int, int, int, int]:
     return added, updated, skipped, failed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (checker.check_sources): the worker processes of a batch `revimg check` wait "
-    "for work forever when the check is killed with SIGKILL (the builder's workers now exit "
-    "with their parent: builder._exit_with_parent could serve as the pool's initializer)",
-)
 def test_killed_batch_check_leaves_no_workers(golden: Golden) -> None:
     files = sorted(golden.rows)[:60]
     proc = subprocess.Popen(  # noqa: S603

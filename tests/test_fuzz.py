@@ -128,16 +128,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     return name, mutate(seed, draw(st.randoms(use_true_random=False)))
 
 
-_PHOTO_CASES = [0, 0, 0]  # tried, decoded, of the known thin-image bug
-
-
-def _known_thin_bug(width: int, height: int) -> bool:
-    """Shapes that hit the known hashing/features bug of very thin images (see _KNOWN).
-
-    Found by this fuzzer at full size; each has a strict xfail test. Remove this once the
-    bug is fixed, so that the fuzzer watches those shapes again.
-    """
-    return min(width, height) <= 1 or max(width, height) >= 300 * min(width, height)
+_PHOTO_CASES = [0, 0, 0]  # tried, decoded, (unused: was the thin-image bug, now fixed)
 
 
 @FUZZ
@@ -157,9 +148,6 @@ def test_decode_and_hash_raise_nothing_but_image_error(case: tuple[str, bytes]) 
         assert time.perf_counter() - started < CASE_S
     _PHOTO_CASES[1] += 1
     assert decoded.image.mode == "RGB" and decoded.width > 0 and decoded.height > 0
-    if _known_thin_bug(*decoded.image.size):
-        _PHOTO_CASES[2] += 1
-        return  # left to the strict xfail tests of that bug (test_kept_crasher), not hidden
     indexed = hashing.hash_image(decoded, data)
     assert len(indexed.pdq) == 32 and 0 <= indexed.pdq_quality <= 100
     label, query, error, _ = hash_for_query(Source(name, data=data))
@@ -179,26 +167,11 @@ def test_random_bytes_are_refused_in_one_line(data: bytes) -> None:
 
 #: Crashers found by fuzzing, kept (see tests/data/hostile/README.md).
 CRASHERS = sorted(p for p in (DATA / "hostile").iterdir() if p.suffix != ".md")
-_THIN_VIEW = pytest.mark.xfail(
-    strict=True,
-    reason="BUG (hashing.index_views): the centre-square crop of a photo 1 px thin is empty and "
-    "pdqhash raises IndexError, so a build fails a valid (if odd) image",
-)
-_THIN_ORB = pytest.mark.xfail(
-    strict=True,
-    reason="BUG (features.extract): a side under about 10 px after the work resize makes "
-    "OpenCV's ORB pyramid fail (cv2.error from resize), a traceback in `revimg hash`/`check`",
-)
-_KNOWN = {
-    "thin-centre-square.bmp": _THIN_VIEW,
-    "thin-centre-square.webp": _THIN_VIEW,
-    "thin-orb-pyramid.tif": _THIN_ORB,
-}
 
 
 @pytest.mark.parametrize(
     "path",
-    [pytest.param(p, id=p.name, marks=_KNOWN.get(p.name, ())) for p in CRASHERS],
+    [pytest.param(p, id=p.name) for p in CRASHERS],
 )
 def test_kept_crasher(path: Path) -> None:
     data = path.read_bytes()

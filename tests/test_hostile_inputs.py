@@ -1136,12 +1136,6 @@ def test_cli_stdin_photo_is_checked(upright_index: Path) -> None:
     assert json.loads(ran.out)["matches"][0]["name"] == "upright.jpg"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cli._read_stdin): standard input is read to its end with no size cap, so "
-    "an endless stream (`cat /dev/zero | revimg check -`) takes unbounded memory; files "
-    "stop at imaging.MAX_FILE_BYTES",
-)
 def test_cli_endless_stdin_is_cut_off(upright_index: Path, tmp_path: Path) -> None:
     # A stream of zeros (up to 300 MB) on stdin: revimg must stop reading once past the
     # file limit (256 MB) and refuse it, instead of reading on as long as data comes.
@@ -1221,12 +1215,6 @@ def test_cli_unreadable_file_and_folder(locked_folder: Path, tmp_path: Path) -> 
 # -- odd shapes ----------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (features.extract, hashing.index_views): valid photos only a few pixels "
-    "thin end `revimg hash`/`check` in a cv2.error traceback (ORB pyramid resize) and fail "
-    "in a build (empty centre-square crop: pdqhash IndexError); see tests/data/hostile",
-)
 def test_cli_thin_images_give_results(tmp_path: Path, upright_index: Path) -> None:
     rng = np.random.default_rng(3)
     for w, h in ((10, 5000), (1, 100)):
@@ -1244,12 +1232,6 @@ def test_cli_thin_images_give_results(tmp_path: Path, upright_index: Path) -> No
 
 
 @needs_posix_fs
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cli: 'Error: {path}: {reason}' lines): a file name with a newline or a "
-    "terminal escape sequence is printed raw, so one error spans two stderr lines (and "
-    "escape sequences reach the terminal); names should be escaped when shown",
-)
 def test_cli_error_for_a_name_with_control_characters_is_one_line(tmp_path: Path) -> None:
     for name in ("two\nlines.jpg", "esc\x1b]0;owned\x07.jpg"):
         (tmp_path / name).write_bytes(b"not a photo")
