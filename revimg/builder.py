@@ -19,7 +19,7 @@ from typing import Any
 
 from revimg import hashing, imaging
 from revimg.config import default_jobs
-from revimg.errors import ImageError
+from revimg.errors import ImageError, IndexUnusable
 from revimg.index import SQLiteIndex
 from revimg.metadata import MetaTable
 from revimg.sources import WalkProblem, walk_images
@@ -74,13 +74,14 @@ def _hash_task(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | No
         return task, None, f"cannot hash image ({type(exc).__name__}: {detail})"
 
 
-def exit_with_parent() -> None:
+def exit_with_parent(parent: int | None = None) -> None:
     """Worker initializer: exit when the build process is gone (killed with SIGKILL, say).
 
     Without it, workers wait for more work forever: each killed build would leave its
-    worker processes behind.
+    worker processes behind. ``parent`` is the pid that created the pool (pass it as
+    ``initargs``): a worker started just as its parent died sees it gone at once.
     """
-    parent = os.getppid()
+    parent = os.getppid() if parent is None else parent
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -92,7 +93,7 @@ def exit_with_parent() -> None:
 
 def _hash_isolated(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | None]:
     """Hash one photo in a process of its own, so that a crash names this photo."""
-    pool = ProcessPoolExecutor(max_workers=1, initializer=exit_with_parent)
+    pool = ProcessPoolExecutor(max_workers=1, initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
         return pool.submit(_hash_task, task).result()
     except BrokenProcessPool:
@@ -116,7 +117,9 @@ def _hash_all(
         return
     done = 0
     while done < len(tasks):
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent)
+        pool = ProcessPoolExecutor(
+            max_workers=jobs, initializer=exit_with_parent, initargs=(os.getpid(),)
+        )
         try:
             for result in pool.map(_hash_task, tasks[done:], chunksize=CHUNK):
                 yield result
@@ -174,6 +177,22 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
+class BuildStopped(IndexUnusable):
+    """The index could not be written mid-build (a full disk, say); ``stats`` says what
+    was kept: every batch written before the failure stays in the index.
+    """
+
+    def __init__(self, stats: BuildStats, reason: str) -> None:
+        self.stats = stats
+        if stats.added or stats.updated:
+            reason = (
+                f"{reason.removesuffix('; nothing was changed')}; the build had added "
+                f"{stats.added} and updated {stats.updated} photos, which are kept; the "
+                "last batch was not written (run the build again to finish)"
+            )
+        super().__init__(reason)
+
+
 def run(
     index: SQLiteIndex,
     files: Iterable[tuple[Path, str]],
@@ -211,9 +230,15 @@ def run(
                     flush()
             if on_progress is not None:
                 on_progress(task.path, error)
-    finally:
         if batch:
             flush()
+    except IndexUnusable as exc:
+        stats.seconds = time.perf_counter() - started
+        raise BuildStopped(stats, str(exc)) from None
+    except BaseException:
+        if batch:  # an interrupt: keep the photos already hashed
+            flush()
+        raise
     if unchanged_meta:
         index.merge_meta_by_path(unchanged_meta)
     stats.seconds = time.perf_counter() - started

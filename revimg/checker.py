@@ -10,6 +10,7 @@ with open_index("~/revimg-index") as index:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -203,7 +204,9 @@ def _local(
     from revimg.builder import exit_with_parent
 
     work = partial(hash_for_query, with_features=_wants_features(index))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=exit_with_parent) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         for hashed in pool.map(work, sources, chunksize=2):
             yield _result(index, *hashed, threshold, top)
 

@@ -826,6 +826,12 @@ def index_import(
 
 def main() -> None:
     """Console-script entry point."""
+    for stream in (sys.stdout, sys.stderr):
+        # A file name that is not valid UTF-8 (kept by Python as surrogates) is written as
+        # an escape, whatever the locale's error handler, instead of ending in a traceback.
+        if stream is not None and hasattr(stream, "reconfigure"):
+            if stream.errors == "strict":
+                stream.reconfigure(errors="backslashreplace")
     app()
 
 

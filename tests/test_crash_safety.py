@@ -631,12 +631,6 @@ def test_full_disk_mid_build_keeps_complete_entries_and_resumes(
     record("full_disk", kept_before_full=len(kept), lost=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (index._write_error / cli index build): when the disk fills in the middle of "
-    "a build, the error says 'nothing was changed' although the batches written before it "
-    "are kept (hundreds of photos), and no summary line says how many",
-)
 def test_write_failure_mid_build_says_what_was_kept(photos: Path, tmp_path: Path) -> None:
     location = tmp_path / "index"
     ran = build(photos, location, preexec_fn=_file_size_limit(600 * 1024))

@@ -1242,12 +1242,6 @@ def test_cli_error_for_a_name_with_control_characters_is_one_line(tmp_path: Path
 
 
 @needs_posix_fs
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (cli/report writers): with a strict UTF-8 stdout (an en_US.UTF-8 locale, or "
-    "PYTHONIOENCODING=utf-8) a non-UTF-8 file name crashes `revimg hash`/`check` with a "
-    "UnicodeEncodeError traceback; C.UTF-8 only works because Python escapes surrogates there",
-)
 def test_cli_non_utf8_name_with_a_strict_utf8_terminal(hostile: Path, upright_index: Path) -> None:
     name = "caf\udce9.jpg"
     for args in (["hash", name], ["check", name, "--index", str(upright_index)]):
