@@ -88,7 +88,6 @@ def figures(records: list[dict[str, Any]], outcome: str) -> dict[str, Any]:
         "fuzz_examples_per_property": fuzz.get("examples_per_property", 0),
         "fuzz_photo_cases": fuzz.get("photo_cases", 0),
         "fuzz_photo_cases_decoded": fuzz.get("photo_cases_decoded", 0),
-        "fuzz_photo_cases_known_thin_bug": fuzz.get("photo_cases_known_thin_bug", 0),
         "fuzz_bank_cases": fuzz.get("bank_cases", 0),
         "fuzz_bank_cases_imported": fuzz.get("bank_cases_imported", 0),
         "kill_photos": kills.get("photos", 0),
@@ -129,8 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"fuzz cases: {found['fuzz_photo_cases']} mutated photos "
-        f"({found['fuzz_photo_cases_decoded']} still decodable, "
-        f"{found['fuzz_photo_cases_known_thin_bug']} of them of the known thin-image bug), "
+        f"({found['fuzz_photo_cases_decoded']} still decodable), "
         f"{found['fuzz_bank_cases']} "
         f"mutated banks ({found['fuzz_bank_cases_imported']} imported)"
     )

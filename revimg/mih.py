@@ -180,19 +180,6 @@ def _layout(rows: int, chunks: int, bits: int) -> tuple[int, int, int]:
     return offsets_at, order_at, order_at + chunks * rows * 4
 
 
-def write(path: Path, index: MultiIndex) -> None:
-    """Write atomically (temporary file, fsync, rename)."""
-    from revimg.search import write_atomic
-
-    offsets_at, order_at, end = _layout(index.rows, index.chunks, index.bits)
-    header = _HEADER.pack(_MAGIC, index.stamp.encode("ascii"), index.rows, index.chunks, index.bits)
-    sections: list[tuple[int, bytes | np.ndarray]] = [
-        (offsets_at, np.asarray(index.offsets, dtype="<u4")),
-        (order_at, np.asarray(index.order, dtype="<u4")),
-    ]
-    write_atomic(path, header, sections, end)
-
-
 def read(path: Path) -> MultiIndex | None:
     """Memory-map a bucket-table file; None when missing, foreign or damaged."""
     try:

@@ -128,7 +128,7 @@ def mutated(draw: st.DrawFn) -> tuple[str, bytes]:
     return name, mutate(seed, draw(st.randoms(use_true_random=False)))
 
 
-_PHOTO_CASES = [0, 0, 0]  # tried, decoded, (unused: was the thin-image bug, now fixed)
+_PHOTO_CASES = [0, 0]  # tried, decoded
 
 
 @FUZZ
@@ -294,7 +294,6 @@ def _figures() -> object:
         examples_per_property=EXAMPLES,
         photo_cases=_PHOTO_CASES[0],
         photo_cases_decoded=_PHOTO_CASES[1],
-        photo_cases_known_thin_bug=_PHOTO_CASES[2],
         bank_cases=_BANK_CASES[0],
         bank_cases_imported=_BANK_CASES[1],
     )

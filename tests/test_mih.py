@@ -62,7 +62,7 @@ def test_file_round_trip_and_damage(tmp_path: Path) -> None:
     arrays, queries = _data(5_000)
     table = mih.build(arrays.stamp, arrays.words)
     path = tmp_path / "search.mih"
-    mih.write(path, table)
+    mih.build_file(path, arrays.stamp, arrays.words)
     back = mih.read(path)
     assert back is not None and back.stamp == "t:1" and back.rows == 5_000
     assert (np.asarray(back.order) == table.order).all()
