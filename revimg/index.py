@@ -235,6 +235,8 @@ class SQLiteIndex:
         try:
             conn = _connect(db)
         except sqlite3.Error as exc:
+            if "locked" in str(exc) or "busy" in str(exc):  # another revimg is setting it up
+                raise IndexUnusable(_write_error(label, exc)) from None
             if not db.exists() or "readonly" not in str(exc).replace("-", ""):
                 raise IndexUnusable(f"{label}: cannot open the index ({exc})") from None
             try:  # a read-only folder: search it without locking (nothing can write there)
