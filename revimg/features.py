@@ -532,7 +532,7 @@ class FeatureSearcher:
             if at + nbytes > size:
                 return None
             array = (
-                np.memmap(path, dtype=dt, mode="r", offset=at, shape=(length,))
+                np.asarray(np.memmap(path, dtype=dt, mode="r", offset=at, shape=(length,)))
                 if length
                 else np.zeros(0, dt)
             )

@@ -1,7 +1,8 @@
 """Perceptual hashes of an image: PDQ (256 bits) and pHash (64 bits), plus SHA-256.
 
-- PDQ is Meta's photo hash, the one that shared hash banks use; ``pdqhash`` computes it
-  and its seven dihedral variants (rotations and mirrors) in one pass.
+- PDQ is Meta's photo hash, the one that shared hash banks use; :mod:`revimg.pdq` computes
+  it and its seven dihedral variants (rotations and mirrors) in one pass, from a luma array
+  that the regions of a photo (views, content boxes) share.
 - pHash is imagehash's DCT hash, reimplemented here with a numpy matrix product so that
   checking a photo never imports scipy; ``tests/test_hashing.py`` pins it to imagehash.
 
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from revimg import pdq as pdqlib
 from revimg.imaging import Decoded
 
 PDQ_BITS = 256
@@ -127,21 +129,12 @@ def _bits_to_bytes(bits: np.ndarray) -> bytes:
 
 def pdq_dihedral(img: Image.Image) -> tuple[np.ndarray, int]:
     """PDQ hashes of all eight dihedral variants, as an (8, 32) uint8 array, and the quality."""
-    import pdqhash  # compiled extension: imported on first use
-
-    arr = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
-    vectors, quality = pdqhash.compute_dihedral(arr)
-    packed = np.stack([np.packbits(np.asarray(v, dtype=np.uint8)) for v in vectors])
-    return packed, int(quality)
+    return pdqlib.dihedral_luma(pdqlib.luma(img))
 
 
 def pdq(img: Image.Image) -> tuple[bytes, int]:
     """The PDQ hash (32 bytes, reference hex order) and quality (0-100) of an RGB image."""
-    import pdqhash
-
-    arr = np.ascontiguousarray(np.asarray(img, dtype=np.uint8))
-    vector, quality = pdqhash.compute(arr)
-    return _bits_to_bytes(vector), int(quality)
+    return pdqlib.hash_luma(pdqlib.luma(img))
 
 
 @cache
@@ -209,22 +202,10 @@ def phash_dihedral(img: Image.Image) -> np.ndarray:
     return np.stack([np.frombuffer(_threshold(b), dtype=np.uint8) for b in blocks])
 
 
-def _crop(img: Image.Image, box: tuple[float, float, float, float]) -> Image.Image:
-    w, h = img.size
-    return img.crop((round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)))
-
-
-#: A query's content boxes are hashed at most this big: PDQ's cost grows faster than the
-#: pixel count (14 ms at 800 px, 5 ms at 512), and a cut-out is approximate anyway.
-CONTENT_PDQ_SIDE = 512
-
-
-def _shrunk(img: Image.Image, side: int) -> Image.Image:
-    if max(img.size) <= side:
-        return img
-    small = img.copy()
-    small.thumbnail((side, side), Image.Resampling.BOX)
-    return small
+def _crop(lum: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The region ``box`` (fractions of width and height) of a luma array."""
+    h, w = lum.shape
+    return lum[round(box[1] * h) : round(box[3] * h), round(box[0] * w) : round(box[2] * w)]
 
 
 def centre_square(width: int, height: int) -> tuple[float, float, float, float] | None:
@@ -242,12 +223,15 @@ def centre_square(width: int, height: int) -> tuple[float, float, float, float] 
 MIN_VIEW_SIDE = 16
 
 
-def index_views(img: Image.Image) -> tuple[View, ...]:
-    """Extra regions stored per indexed photo so that cropped copies still match."""
+def index_views(img: Image.Image, lum: np.ndarray | None = None) -> tuple[View, ...]:
+    """Extra regions stored per indexed photo so that cropped copies still match.
+
+    ``lum`` is the photo's :func:`revimg.pdq.luma`, when the caller has it already.
+    """
     views = []
     box = centre_square(*img.size)
     if box is not None and min(img.size) >= MIN_VIEW_SIDE:  # a sliver has no square to hash
-        h, q = pdq(_crop(img, box))
+        h, q = pdqlib.hash_luma(_crop(pdqlib.luma(img) if lum is None else lum, box))
         views.append(View("centre-square", box, h, q))
     return tuple(views)
 
@@ -257,7 +241,8 @@ def hash_image(
 ) -> ImageHashes:
     """Hash a decoded photo for the index (views and local features unless told not to)."""
     img = decoded.image
-    h, quality = pdq(img)
+    lum = pdqlib.luma(img)
+    h, quality = pdqlib.hash_luma(lum)
     blob = None
     if with_features:
         from revimg import features
@@ -270,15 +255,25 @@ def hash_image(
         pdq=h,
         pdq_quality=quality,
         phash=phash(img),
-        views=index_views(img) if with_views else (),
+        views=index_views(img, lum) if with_views else (),
         features=blob,
     )
 
 
 def _line_stats(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row of an (h, w, 3) array: its median colour, and each pixel's distance from it."""
-    median = _median(arr, axis=1)
-    return median, np.abs(arr - median[:, None, :]).max(axis=2)
+    """Per row of an (h, w, 3) int16 array: its median colour (float64, as ``np.median``),
+    and each pixel's distance from it (the largest over the channels, float32).
+
+    Works on a contiguous (h, 3, w) copy with a partial sort: about ten times faster than
+    sorting along the middle axis and reducing over the three channels.
+    """
+    rows = np.ascontiguousarray(arr.transpose(0, 2, 1))
+    n = rows.shape[-1]
+    part = np.partition(rows, ((n - 1) // 2, n // 2), axis=-1)
+    twice = part[..., (n - 1) // 2] + part[..., n // 2]  # (h, 3): twice the median
+    dev = np.abs(2 * rows - twice[..., None])
+    distance = np.maximum(np.maximum(dev[:, 0], dev[:, 1]), dev[:, 2]).astype(np.float32)
+    return twice / 2.0, distance * np.float32(0.5)
 
 
 def _longest_run(busy: np.ndarray, gap: int) -> tuple[int, int] | None:
@@ -334,7 +329,7 @@ def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
     busy columns (app bars with text in them).
     """
     small = img.copy()
-    small.thumbnail((256, 256))
+    small.thumbnail((256, 256), Image.Resampling.BOX)  # 3x faster than bicubic, as good here
     arr = np.asarray(small, dtype=np.int16)
     h, w = arr.shape[:2]
     if h < 16 or w < 16:
@@ -370,11 +365,12 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     such as one made only of imported hash banks.
     """
     img = decoded.image
-    pdq_vars, quality = pdq_dihedral(img)
+    lum = pdqlib.luma(img)
+    pdq_vars, quality = pdqlib.dihedral_luma(lum)
     ph_vars = phash_dihedral(img)
     views = [QueryView("full", None, pdq_vars, quality)]
     for box in content_boxes(img):
-        inner_vars, inner_quality = pdq_dihedral(_shrunk(_crop(img, box), CONTENT_PDQ_SIDE))
+        inner_vars, inner_quality = pdqlib.dihedral_luma(_crop(lum, box))
         views.append(QueryView("content", box, inner_vars, inner_quality))
     hashes = ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from revimg.search import mapped
+
 #: Radius per chunk beyond which probing costs more than a scan.
 MAX_RADIUS = 3
 MIN_BITS, MAX_BITS = 16, 24
@@ -194,8 +196,6 @@ def read(path: Path) -> MultiIndex | None:
     offsets_at, order_at, end = _layout(rows, chunks, bits)
     if size != end:
         return None
-    offsets = np.memmap(
-        path, dtype="<u4", mode="r", offset=offsets_at, shape=(chunks, (1 << bits) + 1)
-    )
-    order = np.memmap(path, dtype="<u4", mode="r", offset=order_at, shape=(chunks, rows))
+    offsets = mapped(path, "<u4", offsets_at, (chunks, (1 << bits) + 1))
+    order = mapped(path, "<u4", order_at, (chunks, rows))
     return MultiIndex(stamp, chunks, bits, offsets, order)

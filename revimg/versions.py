@@ -7,12 +7,12 @@ from importlib import metadata
 
 import revimg
 
-_LIBRARIES = ("pdqhash", "pillow", "imagehash", "numpy", "opencv-python-headless")
+_LIBRARIES = ("pillow", "imagehash", "numpy", "opencv-python-headless")
 
 
 @cache
 def library_versions() -> dict[str, str]:
-    """``{"revimg": ..., "pdqhash": ..., "pillow": ...}`` for the running process."""
+    """``{"revimg": ..., "pillow": ...}`` for the running process."""
     out = {"revimg": revimg.__version__}
     for name in _LIBRARIES:
         try:

@@ -131,7 +131,7 @@ def test_add_remove_info(tmp_path: Path) -> None:
     info = json.loads(invoke("index", "info", "--index", ix, "--format", "json").stdout)
     assert info["entries"] == 1 and info["size_bytes"] > 0
     assert {"pdq", "phash"} <= set(info["hash_kinds"])
-    assert "pdqhash" in info["hashed_with"] and "pillow" in info["hashed_with"]
+    assert "revimg" in info["hashed_with"] and "pillow" in info["hashed_with"]
     table = invoke("index", "info", "--index", ix, "--format", "table")
     assert "entries" in table.stdout and "hashed with" in table.stdout
     removed = invoke("index", "remove", str(photo), "--index", ix)
