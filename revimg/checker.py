@@ -191,6 +191,34 @@ def check_sources(
             web.shutdown(wait=True)
 
 
+#: The index a batch-check worker process searches (opened by :func:`_open_in_worker`).
+_worker_index: IndexBackend | None = None
+
+
+def _open_in_worker(parent: int, location: str | None) -> None:
+    """Worker initializer: exit with the parent; open the index to search it here too."""
+    from revimg.builder import exit_with_parent
+    from revimg.index import open_index
+
+    exit_with_parent(parent)
+    global _worker_index
+    if location is not None:
+        try:
+            _worker_index = open_index(location)
+        except RevimgError:
+            _worker_index = None  # the parent searches what this worker hashes
+
+
+def _check_in_worker(
+    source: Source, with_features: bool, threshold: float, top: int
+) -> CheckResult | Hashed:
+    """Hash one photo and, when this worker has the index open, search it too."""
+    hashed = hash_for_query(source, with_features)
+    if _worker_index is None:
+        return hashed
+    return _result(_worker_index, *hashed, threshold, top)
+
+
 def _local(
     index: IndexBackend, sources: list[Source], threshold: float, top: int, jobs: int
 ) -> Iterator[CheckResult]:
@@ -201,14 +229,17 @@ def _local(
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
 
-    from revimg.builder import exit_with_parent
-
-    work = partial(hash_for_query, with_features=_wants_features(index))
+    # Workers search too when they can map the index's search files: the search is half
+    # the work of a check at ten million entries, too much for the parent alone.
+    location = index.location if index.shared_search_files() else None
+    work = partial(
+        _check_in_worker, with_features=_wants_features(index), threshold=threshold, top=top
+    )
     with ProcessPoolExecutor(
-        max_workers=jobs, initializer=exit_with_parent, initargs=(os.getpid(),)
+        max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)
     ) as pool:
-        for hashed in pool.map(work, sources, chunksize=2):
-            yield _result(index, *hashed, threshold, top)
+        for done in pool.map(work, sources, chunksize=2):
+            yield done if isinstance(done, CheckResult) else _result(index, *done, threshold, top)
 
 
 def check_paths(

@@ -90,6 +90,7 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
     def by_sha256(self, sha256: str) -> list[Entry]: ...
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]: ...
+    def shared_search_files(self) -> bool: ...
     def info(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
 
@@ -849,6 +850,31 @@ class SQLiteIndex:
         self.multi_index()
         if self.feature_count():
             self.feature_searcher()
+
+    def shared_search_files(self) -> bool:
+        """Bring the search files up to date; whether other processes can map them.
+
+        True when every search file is saved and current on disk, so that worker processes
+        (a batch check) opening this index search without rebuilding anything.
+        """
+        self.refresh()
+        if self._folder is None:
+            return False
+        stamp = self.stamp()
+        cache = search.read_cache(self._folder / CACHE_NAME)
+        if cache is None or cache.stamp != stamp:
+            return False
+        if len(cache) >= MIH_MIN_ROWS:
+            table = mih.read(self._folder / MIH_NAME)
+            if table is None or table.stamp != stamp or table.rows != len(cache):
+                return False
+        if self.feature_count():
+            from revimg import features
+
+            found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
+            if found is None or found[0] != stamp:
+                return False
+        return True
 
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
         """Rows within ``max_distance`` PDQ bits of any of the (k, 32) query hashes."""

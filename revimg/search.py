@@ -168,7 +168,12 @@ def check_pairs(
     """Full distances for candidate (row, query) pairs; the best query per row within reach."""
     if rows.size == 0:
         return []
-    d = np.bitwise_count(np.asarray(arrays.words)[rows] ^ queries[which]).sum(axis=1)
+    # np.take rather than fancy indexing (3x faster on rows of a 2-D array), and the four
+    # words' counts added by hand (a reduction over a short axis is slow in numpy).
+    x = np.take(np.asarray(arrays.words), rows, axis=0)
+    x ^= np.take(queries, which, axis=0)
+    c = np.bitwise_count(x)
+    d = c[:, 0].astype(np.uint16) + c[:, 1] + c[:, 2] + c[:, 3]
     close = np.nonzero(d <= max_distance)[0]
     best: dict[int, tuple[int, int]] = {}
     for i in close:
