@@ -20,14 +20,14 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 from revimg.errors import BankError
 from revimg.hashing import View
-from revimg.index import DB_NAME, VIEW_NAMES, Entry, SQLiteIndex, open_index
+from revimg.index import DB_NAME, VIEW_NAMES, Entry, PlainBankBatch, SQLiteIndex, open_index
 
 FORMAT_NAME = "revimg-hash-bank"
 FORMAT_VERSION = 1
@@ -243,6 +243,40 @@ def _lines(source: str | Iterable[str], where: str) -> Iterator[str]:
         ) from None
 
 
+def _detect(source: str | Iterable[str], where: str) -> tuple[str, Iterator[str]]:
+    """The bank's format (``"jsonl"``, ``"csv"`` or ``"plain"``) and all of its lines."""
+    lines = _lines(source, where)
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        if line.strip():
+            break
+    first = head[-1] if head else ""
+    stream = itertools.chain(head, lines)
+    if first.lstrip().startswith("{"):
+        return "jsonl", stream
+    if "," in first and "pdq" in [c.strip().lower() for c in first.split(",")]:
+        return "csv", stream
+    return "plain", stream
+
+
+def _reporter(
+    where: str, skip_bad: bool, skipped: list[tuple[int, str]] | None
+) -> Callable[[int, str], None]:
+    """What to do with a bad line: raise ``BankError`` naming it, or note it and go on."""
+
+    def bad(number: int, reason: str) -> None:
+        if not skip_bad:
+            raise BankError(
+                f"{where}, line {number}: {reason}; nothing was imported "
+                "(use --skip-bad to import the good lines)"
+            )
+        if skipped is not None:
+            skipped.append((number, reason))
+
+    return bad
+
+
 def parse(
     source: str | Iterable[str],
     origin: str,
@@ -254,25 +288,15 @@ def parse(
     """Entries of a bank (its text, or its lines as they are read); raises ``BankError``
     naming the first bad line. Lazy: a caller can write entries as they come.
     """
-    lines = _lines(source, where)
-    head: list[str] = []
-    for line in lines:
-        head.append(line)
-        if line.strip():
-            break
-    first = head[-1] if head else ""
-    stream = itertools.chain(head, lines)
+    kind, stream = _detect(source, where)
+    yield from _parse_lines(kind, stream, origin, where, _reporter(where, skip_bad, skipped))
 
-    def bad(number: int, reason: str) -> None:
-        if not skip_bad:
-            raise BankError(
-                f"{where}, line {number}: {reason}; nothing was imported "
-                "(use --skip-bad to import the good lines)"
-            )
-        if skipped is not None:
-            skipped.append((number, reason))
 
-    if first.lstrip().startswith("{"):
+def _parse_lines(
+    kind: str, stream: Iterator[str], origin: str, where: str, bad: Callable[[int, str], None]
+) -> Iterator[Entry]:
+    """Entries of a bank's lines, its format already detected."""
+    if kind == "jsonl":
         for number, line in enumerate(stream, 1):
             if not line.strip():
                 continue
@@ -298,7 +322,7 @@ def parse(
                 bad(number, str(exc))
             except (ValueError, TypeError, OverflowError, RecursionError):
                 bad(number, "malformed entry")
-    elif "," in first and "pdq" in [c.strip().lower() for c in first.split(",")]:
+    elif kind == "csv":
         reader = csv.DictReader(line + "\n" for line in stream)
         try:
             for row in reader:
@@ -312,13 +336,59 @@ def parse(
         except csv.Error as exc:
             raise BankError(f"{where}: malformed CSV ({exc})") from None
     else:
-        for number, line in enumerate(stream, 1):
-            if not line.strip() or line.lstrip().startswith("#"):
-                continue
-            try:
-                yield _parse_plain(line, origin)
-            except _Bad as exc:
-                bad(number, str(exc))
+        yield from _plain_entries(stream, 1, origin, bad)
+
+
+def _plain_entries(
+    lines: Iterable[str], first: int, origin: str, bad: Callable[[int, str], None]
+) -> Iterator[Entry]:
+    """Entries of plain PDQ-list lines, line by line (``first`` is the first line's number)."""
+    for number, line in enumerate(lines, first):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            yield _parse_plain(line, origin)
+        except _Bad as exc:
+            bad(number, str(exc))
+
+
+_SEPARATORS = frozenset({"", ",", "\t", " "})
+
+
+def _bulk_plain(lines: list[str], origin: str) -> PlainBankBatch | None:
+    """Plain PDQ-list lines parsed a whole batch at a time, when every line has the common
+    form (64 hex digits, then nothing or a separator and a label); None otherwise, and the
+    caller parses the batch line by line (to skip comments, name a bad line, ...).
+
+    The same result as :func:`_parse_plain` on each line, at a quarter of its cost.
+    """
+    stripped = [line.strip() for line in lines]
+    try:
+        pdqs = [bytes.fromhex(s[:64]) for s in stripped]
+    except ValueError:
+        return None
+    if min(map(len, pdqs)) != 32 or not {s[64:65] for s in stripped} <= _SEPARATORS:
+        return None  # a short line, blank line, spaces inside the hash, an odd separator
+    names = [s[65:].strip() or p.hex() for s, p in zip(stripped, pdqs, strict=True)]
+    if max(map(len, names)) > _MAX_TEXT or "\x00" in "".join(names):
+        return None
+    return PlainBankBatch(origin, names, pdqs, ASSUMED_QUALITY)
+
+
+def _plain_batches(
+    lines: Iterator[str], origin: str, bad: Callable[[int, str], None]
+) -> Iterator[PlainBankBatch | list[Entry]]:
+    """Batches of a plain PDQ list: in bulk when they allow it, else line by line."""
+    number = 1
+    while raw := list(itertools.islice(lines, BATCH)):
+        batch = _bulk_plain(raw, origin)
+        if batch is not None:
+            yield batch
+        else:
+            entries = list(_plain_entries(raw, number, origin, bad))
+            if entries:
+                yield entries
+        number += len(raw)
 
 
 def _batched(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
@@ -347,8 +417,14 @@ def import_lines(
     """
     started = time.perf_counter()
     skipped: list[tuple[int, str]] = []
-    entries = parse(source, origin, where, skip_bad=skip_bad, skipped=skipped)
-    counts = index.put_bank_batches(_batched(entries, BATCH))
+    kind, stream = _detect(source, where)
+    bad = _reporter(where, skip_bad, skipped)
+    batches: Iterable[list[Entry] | PlainBankBatch]
+    if kind == "plain":
+        batches = _plain_batches(stream, origin, bad)
+    else:
+        batches = _batched(_parse_lines(kind, stream, origin, where, bad), BATCH)
+    counts = index.put_bank_batches(batches)
     stats = ImportStats(counts["added"], counts["merged"], counts["same"], skipped)
     stats.seconds = time.perf_counter() - started
     return stats

@@ -119,8 +119,11 @@ def build_file(path: Path, stamp: str, words: np.ndarray) -> MultiIndex | None:
 
 
 def _fill(words: np.ndarray, bits: int, offsets: np.ndarray, order: np.ndarray) -> None:
+    """Every chunk's table; two chunks at a time on two threads (numpy's sort releases the
+    GIL), for a 1e7-row index a few seconds less of a bank import."""
     rows = np.arange(words.shape[0], dtype=np.uint64)
-    for c in range(offsets.shape[0]):
+
+    def one(c: int) -> None:
         column = chunk_key(words, bits, c)
         offsets[c, 0] = 0
         offsets[c, 1:] = np.cumsum(np.bincount(column, minlength=1 << bits))
@@ -129,6 +132,16 @@ def _fill(words: np.ndarray, bits: int, offsets: np.ndarray, order: np.ndarray) 
         del column
         packed.sort()
         order[c] = packed & np.uint64(0xFFFF_FFFF)
+
+    threads = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    if threads < 2 or words.shape[0] < 1_000_000:
+        for c in range(offsets.shape[0]):
+            one(c)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(one, range(offsets.shape[0])))
 
 
 @cache

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from revimg import bank, metadata
 from revimg.errors import BankError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
-from revimg.index import Entry, SQLiteIndex, open_index
+from revimg.index import Entry, PlainBankBatch, SQLiteIndex, open_index
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HEX_A = "0123456789abcdef" * 4
@@ -576,20 +576,81 @@ def test_import_from_a_file_stream_holds_one_batch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
-    real = SQLiteIndex._put_bank_batch
+    real, real_plain = SQLiteIndex._put_bank_batch, SQLiteIndex._insert_plain
 
     def spy(self: SQLiteIndex, batch: list[Entry]) -> list[str]:
         seen.append(len(batch))
         return real(self, batch)
 
+    def spy_plain(self: SQLiteIndex, batch: PlainBankBatch, now: float) -> int:
+        seen.append(len(batch.names))
+        return real_plain(self, batch, now)
+
     monkeypatch.setattr(bank, "BATCH", 7)
     monkeypatch.setattr(SQLiteIndex, "_put_bank_batch", spy)
+    monkeypatch.setattr(SQLiteIndex, "_insert_plain", spy_plain)
     path = tmp_path / "bank.txt"
-    path.write_text("\n".join(_plain_lines(50)) + "\n", encoding="utf-8")
+    lines = _plain_lines(50)
+    lines[20:20] = ["# a comment", ""]  # the batch holding them is parsed line by line
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with path.open(encoding="utf-8", newline="\n") as fh:
         stats = bank.import_into(tmp_path / "ix", fh, "bank.txt", "bank.txt")
     assert stats.added == 50
     assert max(seen) == 7 and sum(seen) == 50
+
+
+def test_bulk_and_line_by_line_parsing_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plain lists go through a bulk parser; it must give what the line parser gives."""
+    pdq = "a5" * 32
+    lines = [
+        f"{pdq}",  # no label: named by its hash
+        f"{pdq} spaced label ",
+        f"{pdq}\tTabbed",
+        f"{pdq},comma,more",
+        f"{pdq.upper()}  two spaces\r",
+        f"{'0f' * 32} caf\u00e9 \u2603",
+        f"{pdq} spaced label",  # the second line again
+    ]
+    batch = bank._bulk_plain(lines, "o")
+    assert batch is not None
+    careful = [bank._parse_plain(line, "o") for line in lines]
+    assert batch.names == [e.name for e in careful]
+    assert batch.pdqs == [e.pdq for e in careful]
+    assert batch.quality == careful[0].pdq_quality and batch.origin == "o"
+    # what the bulk parser leaves to the careful one
+    for odd in (
+        "",
+        "# comment",
+        f"{pdq[:-2]}",
+        f"{pdq}x label",
+        f"{pdq[:10]} {pdq[11:]}",
+        f"{pdq} " + "n" * 2001,
+        f"{pdq} a\x00b",
+        "zz" * 32,
+    ):
+        assert bank._bulk_plain([lines[0], odd], "o") is None, odd
+    # the same rows either way: a bulk import, then the same entries one by one, adds nothing
+    ix = tmp_path / "ix"
+    first = bank.import_into(ix, "\n".join(lines), "o", "b.txt")
+    assert (first.added, first.unchanged) == (6, 1)
+    with open_index(ix) as index:
+        again = bank.import_entries(index, careful)
+    assert (again.added, again.unchanged) == (0, 7)
+
+
+def test_a_bad_line_is_named_across_bulk_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bank, "BATCH", 7)
+    lines = _plain_lines(30)
+    lines[16] = "not a hash"
+    with pytest.raises(BankError, match="line 17:"):
+        bank.import_into(tmp_path / "ix", "\n".join(lines), "b", "b.txt")
+    assert not (tmp_path / "ix").exists()
+    skipped = bank.import_into(tmp_path / "ix", "\n".join(lines), "b", "b.txt", skip_bad=True)
+    assert skipped.added == 29 and [n for n, _ in skipped.skipped_lines] == [17]
 
 
 def test_a_failed_import_removes_the_index_it_created(tmp_path: Path) -> None:
