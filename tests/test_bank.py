@@ -703,3 +703,24 @@ def test_schema_2_bank_keys_are_migrated_and_reimport_changes_nothing(tmp_path: 
         stats = bank.import_text(index, line, "b", "b.txt")
         assert (stats.added, stats.unchanged) == (0, 1)
         assert index.count() == 1
+
+
+def test_an_import_into_an_empty_index_leaves_it_in_wal_mode(tmp_path: Path) -> None:
+    """Such an import writes through a rollback journal (each page once); afterwards the
+    index is back in WAL mode, where checks can read while others write."""
+    import sqlite3
+
+    from revimg import index as index_mod
+
+    ix = tmp_path / "ix"
+    stats = bank.import_into(ix, "\n".join(_plain_lines(40)), "b", "b.txt")
+    assert stats.added == 40
+    conn = sqlite3.connect(ix / index_mod.DB_NAME)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()
+    again = bank.import_into(ix, "\n".join(_plain_lines(40, 100)), "c", "c.txt")
+    assert again.added == 40
+    with open_index(ix) as index:
+        assert index.count() == 80
