@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image, ImageOps
@@ -134,3 +135,30 @@ def test_parallel_batch_gives_the_same_results_in_order(built_index: Path) -> No
     assert parallel == serial
     assert [r["query"] for r in parallel] == [str(p) for p in paths]
     assert any("error" in r for r in parallel) and any(r.get("matches") for r in parallel)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["workers-search", "parent-searches"])
+def test_batch_workers_search_when_they_can_map_the_index(
+    built_index: Path, shared: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes search the index themselves when its search files are current on
+    disk; otherwise they only hash and the parent searches. The same results either way."""
+    from revimg import checker
+    from tests.conftest import SUSPECTS
+
+    sources = [Source(str(p), path=p) for p in sorted(SUSPECTS.glob("*.jpg"))]
+    in_parent: list[str] = []
+    real = checker._result
+
+    def counted(index: Any, label: str, *rest: Any) -> Any:
+        in_parent.append(label)  # only calls made in this process are recorded here
+        return real(index, label, *rest)
+
+    with open_index(built_index) as index:
+        serial = [r.as_dict() for r in check_sources(index, sources)]
+        if not shared:
+            monkeypatch.setattr(type(index), "shared_search_files", lambda self: False)
+        monkeypatch.setattr(checker, "_result", counted)
+        parallel = [r.as_dict() for r in check_sources(index, sources, jobs=2)]
+    assert parallel == serial
+    assert in_parent == ([] if shared else [s.label for s in sources])
