@@ -357,18 +357,20 @@ _SEPARATORS = frozenset({"", ",", "\t", " "})
 
 def _bulk_plain(lines: list[str], origin: str) -> PlainBankBatch | None:
     """Plain PDQ-list lines parsed a whole batch at a time, when every line has the common
-    form (64 hex digits, then nothing or a separator and a label); None otherwise, and the
-    caller parses the batch line by line (to skip comments, name a bad line, ...).
+    form (64 hex digits, then nothing or a separator and a label) or is blank or a comment;
+    None otherwise, and the caller parses the batch line by line (to name a bad line).
 
     The same result as :func:`_parse_plain` on each line, at a quarter of its cost.
     """
-    stripped = [line.strip() for line in lines]
+    stripped = [s for s in (line.strip() for line in lines) if s and s[0] != "#"]
+    if not stripped:
+        return PlainBankBatch(origin, [], [], ASSUMED_QUALITY)
     try:
         pdqs = [bytes.fromhex(s[:64]) for s in stripped]
     except ValueError:
         return None
     if min(map(len, pdqs)) != 32 or not {s[64:65] for s in stripped} <= _SEPARATORS:
-        return None  # a short line, blank line, spaces inside the hash, an odd separator
+        return None  # a short line, spaces inside the hash, an odd separator
     names = [s[65:].strip() or p.hex() for s, p in zip(stripped, pdqs, strict=True)]
     if max(map(len, names)) > _MAX_TEXT or "\x00" in "".join(names):
         return None

@@ -591,12 +591,13 @@ def test_import_from_a_file_stream_holds_one_batch(
     monkeypatch.setattr(SQLiteIndex, "_insert_plain", spy_plain)
     path = tmp_path / "bank.txt"
     lines = _plain_lines(50)
-    lines[20:20] = ["# a comment", ""]  # the batch holding them is parsed line by line
+    lines[20:20] = ["# a comment", ""]  # skipped
+    lines[40] = "zz" * 32 + " not hex"  # the batch holding it is parsed line by line
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with path.open(encoding="utf-8", newline="\n") as fh:
-        stats = bank.import_into(tmp_path / "ix", fh, "bank.txt", "bank.txt")
-    assert stats.added == 50
-    assert max(seen) == 7 and sum(seen) == 50
+        stats = bank.import_into(tmp_path / "ix", fh, "bank.txt", "bank.txt", skip_bad=True)
+    assert stats.added == 49 and [n for n, _ in stats.skipped_lines] == [41]
+    assert max(seen) == 7 and sum(seen) == 49
 
 
 def test_bulk_and_line_by_line_parsing_agree(
@@ -621,8 +622,6 @@ def test_bulk_and_line_by_line_parsing_agree(
     assert batch.quality == careful[0].pdq_quality and batch.origin == "o"
     # what the bulk parser leaves to the careful one
     for odd in (
-        "",
-        "# comment",
         f"{pdq[:-2]}",
         f"{pdq}x label",
         f"{pdq[:10]} {pdq[11:]}",
@@ -631,6 +630,11 @@ def test_bulk_and_line_by_line_parsing_agree(
         "zz" * 32,
     ):
         assert bank._bulk_plain([lines[0], odd], "o") is None, odd
+    # blank lines and comments are skipped in bulk too
+    mixed = bank._bulk_plain([" ", "# note", lines[1], "  # indented"], "o")
+    assert mixed is not None and mixed.names == ["spaced label"]
+    empty = bank._bulk_plain(["", "# only a comment"], "o")
+    assert empty is not None and empty.names == [] and empty.pdqs == []
     # the same rows either way: a bulk import, then the same entries one by one, adds nothing
     ix = tmp_path / "ix"
     first = bank.import_into(ix, "\n".join(lines), "o", "b.txt")
