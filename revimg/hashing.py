@@ -219,18 +219,19 @@ def hash_image(
     img = decoded.image
     lum = pdqlib.luma(img)
     h, quality = pdqlib.hash_luma(lum)
+    grey = img.convert("L")  # what pHash and the local features both start from
     blob = None
     if with_features:
         from revimg import features
 
-        blob = features.to_blob(features.extract(img))
+        blob = features.to_blob(features.extract(grey))
     return ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
         height=decoded.height,
         pdq=h,
         pdq_quality=quality,
-        phash=phash(img),
+        phash=phash(grey),
         views=index_views(img, lum) if with_views else (),
         features=blob,
     )

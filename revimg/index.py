@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import sqlite3
 import time
@@ -486,30 +487,30 @@ class SQLiteIndex:
         return found
 
     def _insert_plain(self, batch: PlainBankBatch, now: float) -> int:
-        """Insert a bulk-parsed batch; returns how many rows were new (the rest were there).
+        """Insert a bulk-parsed batch; returns how many rows were new (the rest were there)."""
+        keys = [_plain_bank_key(p, n) for p, n in zip(batch.pdqs, batch.names, strict=True)]
+        rows = zip(keys, batch.names, batch.pdqs, itertools.repeat(batch.quality))
+        return self._insert_plain_rows(batch.origin, rows, now)
 
-        ``INSERT OR IGNORE`` on the unique key, with the values shared by every row written
-        into the statement instead of being bound millions of times.
-        """
+    def _insert_plain_rows(
+        self, origin: str, rows: Iterable[tuple[str, str, bytes, int]], now: float
+    ) -> int:
+        """``INSERT OR IGNORE`` (key, name, pdq, quality) rows of one origin on the unique
+        key; returns how many were new. The values shared by every row are written into the
+        statement instead of being bound millions of times."""
         sql = (
             "INSERT OR IGNORE INTO images (key, name, origin, pdq, pdq_quality, added, updated)"
-            f" VALUES (?, ?, {_sql_text(batch.origin)}, ?, {int(batch.quality)}, {now!r}, {now!r})"
+            f" VALUES (?, ?, {_sql_text(origin)}, ?, ?, {now!r}, {now!r})"
         )
-        digest = hashlib.blake2b
-        keys = [
-            "bank:" + digest(p + n.encode("utf-8", "surrogatepass"), digest_size=15).hexdigest()
-            for p, n in zip(batch.pdqs, batch.names, strict=True)
-        ]
         before = self._conn.total_changes
-        self._conn.executemany(sql, zip(keys, batch.names, batch.pdqs, strict=True))
+        self._conn.executemany(sql, rows)
         return self._conn.total_changes - before
 
     def _put_plain(self, plain: list[Entry], now: float) -> list[str]:
         """Bank entries that are a bare PDQ hash and a name (the bulk of big hash lists).
 
         Nothing to merge into an existing entry, so ``INSERT OR IGNORE`` on the unique key
-        decides "added" or "same" inside SQLite, and the values shared by every row are
-        written into the statement instead of being bound millions of times.
+        decides "added" or "same" inside SQLite.
         """
         conn = self._conn
         origins = {e.origin for e in plain}
@@ -520,17 +521,10 @@ class SQLiteIndex:
                 for i, o in zip(part, self._put_plain([plain[i] for i in part], now), strict=True):
                     outcome_of[i] = o
             return [outcome_of[i] for i in range(len(plain))]
-        sql = (
-            "INSERT OR IGNORE INTO images (key, name, origin, pdq, pdq_quality, added, updated)"
-            f" VALUES (?, ?, {_sql_text(plain[0].origin)}, ?, ?, {now!r}, {now!r})"
-        )
         last_id = conn.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
         keys = [_plain_bank_key(e.pdq, e.name) for e in plain]
-        before = conn.total_changes
-        conn.executemany(
-            sql, [(k, e.name, e.pdq, e.pdq_quality) for k, e in zip(keys, plain, strict=True)]
-        )
-        added = conn.total_changes - before
+        rows = [(k, e.name, e.pdq, e.pdq_quality) for k, e in zip(keys, plain, strict=True)]
+        added = self._insert_plain_rows(plain[0].origin, rows, now)
         if added == len(plain):
             return ["added"] * added
         if added == 0:

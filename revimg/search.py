@@ -132,16 +132,6 @@ def read_cache(path: Path) -> SearchArrays | None:
     )
 
 
-def is_mapped(array: np.ndarray) -> bool:
-    """Whether ``array`` is a view of a memory-mapped file (as :func:`mapped` returns)."""
-    base: object = array
-    while base is not None:
-        if isinstance(base, np.memmap):
-            return True
-        base = getattr(base, "base", None)
-    return False
-
-
 def mapped(path: Path, dtype: str, offset: int, shape: tuple[int, ...]) -> np.ndarray:
     """A read-only memory-mapped array, as a plain ndarray: indexing a ``np.memmap`` goes
     through Python code (``__getitem__``, ``__array_finalize__``) on every access, which

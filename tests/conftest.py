@@ -7,13 +7,27 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
 STOCK = EXAMPLES / "stock"
 SUSPECTS = EXAMPLES / "suspects"
 DATA = Path(__file__).resolve().parent / "data"
+
+#: For each EXIF orientation, the transpose that turns upright pixels into stored pixels.
+EXIF_STORE = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
 
 #: A handful of stock photos: people, textures and a two-shots-of-one-scene pair.
 SMALL_SET = (
@@ -88,3 +102,13 @@ def memory_index() -> Iterator[object]:
     index = open_index(":memory:")
     yield index
     index.close()
+
+
+def is_mapped(array: np.ndarray) -> bool:
+    """Whether ``array`` is a view of a memory-mapped file (as ``revimg.search.mapped`` returns)."""
+    base: object = array
+    while base is not None:
+        if isinstance(base, np.memmap):
+            return True
+        base = getattr(base, "base", None)
+    return False

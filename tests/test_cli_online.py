@@ -121,6 +121,15 @@ def _run(args: list[str], env: dict[str, str], timeout: float = 60) -> subproces
     )
 
 
+def _check_online(
+    photos: list[Path], index: Path, env: dict[str, str], *extra: str
+) -> subprocess.CompletedProcess:
+    """``revimg check PHOTOS --index INDEX --online tineye EXTRA...``."""
+    return _run(
+        ["check", *map(str, photos), "--index", str(index), "--online", "tineye", *extra], env
+    )
+
+
 def _config(home: Path, text: str) -> None:
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(text, encoding="utf-8")
@@ -143,10 +152,7 @@ def test_online_finds_web_copies_and_says_what_was_sent(
     tineye: FakeTinEye, built_index: Path, isolated_env: Path
 ) -> None:
     env = _env(tineye, isolated_env)
-    done = _run(
-        ["check", str(UNRELATED), "--index", str(built_index), "--online", "tineye", "-f", "json"],
-        env,
-    )
+    done = _check_online([UNRELATED], built_index, env, "-f", "json")
     assert done.returncode == 1, done.stderr  # web copies on a stock site: evidence
     (result,) = json.loads(done.stdout)
     (web,) = result["online"]
@@ -159,28 +165,12 @@ def test_online_finds_web_copies_and_says_what_was_sent(
     assert b"\xff\xd8\xff" in request["body"]  # a JPEG went out, as asked
 
     # The table view says what left the machine and where; the second run is cached.
-    again = _run(
-        ["check", str(UNRELATED), "--index", str(built_index), "--online", "tineye", "-f", "table"],
-        env,
-    )
+    again = _check_online([UNRELATED], built_index, env, "-f", "table")
     assert again.returncode == 1
     assert "FOUND ON THE WEB" in again.stdout
     assert "answered from the cache" in again.stdout
     assert len(tineye.seen) == 1
-    fresh = _run(
-        [
-            "check",
-            str(UNRELATED),
-            "--index",
-            str(built_index),
-            "--online",
-            "tineye",
-            "--no-cache",
-            "-f",
-            "table",
-        ],
-        env,
-    )
+    fresh = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "table")
     assert "sent: the photo to 127.0.0.1" in fresh.stdout
     assert len(tineye.seen) == 2
 
@@ -189,20 +179,8 @@ def test_image_url_sends_only_the_address(
     tineye: FakeTinEye, built_index: Path, isolated_env: Path
 ) -> None:
     url = "https://example.com/profile/jane.jpg"
-    done = _run(
-        [
-            "check",
-            str(UNRELATED),
-            "--index",
-            str(built_index),
-            "--online",
-            "tineye",
-            "--image-url",
-            url,
-            "-f",
-            "json",
-        ],
-        _env(tineye, isolated_env),
+    done = _check_online(
+        [UNRELATED], built_index, _env(tineye, isolated_env), "--image-url", url, "-f", "json"
     )
     assert done.returncode == 1, done.stderr
     (request,) = tineye.seen
@@ -217,19 +195,8 @@ def test_retries_a_slow_answer_and_a_503_then_succeeds(
 ) -> None:
     _config(isolated_env, "[online]\ntimeout = 1\ndeadline = 20\ntries = 3\n")
     tineye.script = [("slow", 3.0), ("status", 503), ("ok",)]
-    done = _run(
-        [
-            "check",
-            str(UNRELATED),
-            "--index",
-            str(built_index),
-            "--online",
-            "tineye",
-            "--no-cache",
-            "-f",
-            "json",
-        ],
-        _env(tineye, isolated_env),
+    done = _check_online(
+        [UNRELATED], built_index, _env(tineye, isolated_env), "--no-cache", "-f", "json"
     )
     (result,) = json.loads(done.stdout)
     assert result["online"][0]["error"] is None, result["online"][0]
@@ -245,19 +212,8 @@ def test_deadline_cuts_a_hanging_provider_and_keeps_the_local_result(
     tineye.script = [("slow", 30.0)]
     started = time.monotonic()
     mirrored = SUSPECTS / "mirrored.jpg"
-    done = _run(
-        [
-            "check",
-            str(mirrored),
-            "--index",
-            str(built_index),
-            "--online",
-            "tineye",
-            "--no-cache",
-            "-f",
-            "json",
-        ],
-        _env(tineye, isolated_env),
+    done = _check_online(
+        [mirrored], built_index, _env(tineye, isolated_env), "--no-cache", "-f", "json"
     )
     assert time.monotonic() - started < 15
     (result,) = json.loads(done.stdout)
@@ -268,19 +224,8 @@ def test_deadline_cuts_a_hanging_provider_and_keeps_the_local_result(
 
 def test_nothing_checked_at_all_is_exit_2(tineye: FakeTinEye, isolated_env: Path) -> None:
     tineye.script = [("status", 401)]
-    done = _run(
-        [
-            "check",
-            str(UNRELATED),
-            "--index",
-            str(isolated_env / "none"),
-            "--online",
-            "tineye",
-            "--no-cache",
-            "-f",
-            "json",
-        ],
-        _env(tineye, isolated_env),
+    done = _check_online(
+        [UNRELATED], isolated_env / "none", _env(tineye, isolated_env), "--no-cache", "-f", "json"
     )
     assert done.returncode == 2
     assert "no local index" in done.stderr
@@ -293,38 +238,18 @@ def test_the_key_never_appears_after_auth_failures(
     env = _env(tineye, isolated_env)
     outputs = []
     for fmt in ("json", "table", "csv"):
-        done = _run(
-            [
-                "check",
-                str(UNRELATED),
-                str(STOCK / "kphotoalbum__jesper.jpg"),
-                "--index",
-                str(built_index),
-                "--online",
-                "tineye",
-                "--no-cache",
-                "-f",
-                fmt,
-            ],
+        done = _check_online(
+            [UNRELATED, STOCK / "kphotoalbum__jesper.jpg"],
+            built_index,
             env,
+            "--no-cache",
+            "-f",
+            fmt,
         )
         outputs += [done.stdout, done.stderr]
         assert "Traceback" not in done.stderr
     report = isolated_env / "report.html"
-    done = _run(
-        [
-            "check",
-            str(UNRELATED),
-            "--index",
-            str(built_index),
-            "--online",
-            "tineye",
-            "--no-cache",
-            "--report",
-            str(report),
-        ],
-        env,
-    )
+    done = _check_online([UNRELATED], built_index, env, "--no-cache", "--report", str(report))
     outputs += [done.stdout, done.stderr, report.read_text(encoding="utf-8")]
     outputs += [_run(["providers", "-f", "json"], env).stdout, _run(["providers"], env).stdout]
     assert any("refused" in text or "401" in text for text in outputs)

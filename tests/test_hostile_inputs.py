@@ -36,7 +36,7 @@ from PIL import Image, ImageOps
 from revimg import builder, hashing, imaging
 from revimg.errors import ImageError
 from revimg.index import open_index
-from tests.conftest import DATA, STOCK
+from tests.conftest import DATA, EXIF_STORE, STOCK
 from tests.reliability_figures import (
     HOSTILE_ALL,
     Ran,
@@ -133,21 +133,8 @@ def exif_orientation(value: int) -> bytes:
     return exif.tobytes()
 
 
-#: For each EXIF orientation, the transpose that turns upright pixels into stored pixels.
-STORE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
-
-
 def stored(orientation: int) -> Image.Image:
-    transpose = STORE[orientation]
+    transpose = EXIF_STORE[orientation]
     return upright() if transpose is None else upright().transpose(transpose)
 
 

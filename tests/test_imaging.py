@@ -11,21 +11,9 @@ from PIL import Image, ImageOps
 
 from revimg import hashing, imaging
 from revimg.errors import ImageError
-from tests.conftest import STOCK
+from tests.conftest import EXIF_STORE, STOCK
 
 PHOTO = STOCK / "kphotoalbum__anne_helene.jpg"
-
-# For each EXIF orientation, the transpose that turns upright pixels into stored pixels.
-_STORE = {
-    1: None,
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
-}
 
 
 def _jpeg(img: Image.Image, **kw: object) -> bytes:
@@ -37,7 +25,7 @@ def _jpeg(img: Image.Image, **kw: object) -> bytes:
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_matches_upright(orientation: int) -> None:
     upright = ImageOps.exif_transpose(Image.open(PHOTO)).convert("RGB")
-    transpose = _STORE[orientation]
+    transpose = EXIF_STORE[orientation]
     stored = upright if transpose is None else upright.transpose(transpose)
     exif = Image.Exif()
     exif[0x0112] = orientation

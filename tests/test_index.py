@@ -31,6 +31,7 @@ from revimg.index import (
     SQLiteIndex,
     open_index,
 )
+from tests.conftest import is_mapped
 
 STOCK = Path(__file__).resolve().parent.parent / "examples" / "stock"
 
@@ -438,7 +439,7 @@ def test_reopened_index_searches_from_the_mapped_cache(
     assert len(before[256]) == len(before[0]) + 8  # each photo once more through its view
     monkeypatch.setattr(SQLiteIndex, "_load_arrays", lambda self: pytest.fail("cache not used"))
     with open_index(index_copy) as index:
-        assert search.is_mapped(index.arrays().words)
+        assert is_mapped(index.arrays().words)
         assert {d: index.search(queries, d) for d in before} == before
 
 

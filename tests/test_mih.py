@@ -9,6 +9,7 @@ import pytest
 
 from revimg import index as index_mod
 from revimg import mih, search
+from tests.conftest import is_mapped
 
 
 def _flip(word_row: np.ndarray, n_bits: int, rng: np.random.Generator) -> np.ndarray:
@@ -98,7 +99,7 @@ def test_build_file_writes_the_same_tables_without_holding_them(tmp_path: Path) 
     in_memory = mih.build(arrays.stamp, arrays.words)
     path = tmp_path / "search.mih"
     mapped = mih.build_file(path, arrays.stamp, arrays.words)
-    assert mapped is not None and search.is_mapped(mapped.order)
+    assert mapped is not None and is_mapped(mapped.order)
     assert (mapped.chunks, mapped.bits, mapped.rows) == (in_memory.chunks, in_memory.bits, 20_000)
     assert (np.asarray(mapped.order) == in_memory.order).all()
     assert (np.asarray(mapped.offsets) == in_memory.offsets).all()

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from revimg import pdq
+from revimg.hashing import VARIANT_TRANSPOSE
 
 DATA = Path(__file__).resolve().parent / "data" / "pdq" / "images"
 
@@ -109,23 +110,11 @@ def test_dihedral_variants_relate_to_transposed_photos_as_the_reference_does() -
     for img in (noise.resize((640, 480)), photo):
         ours, _ = pdq.dihedral_luma(pdq.luma(img))
         ref, _ = reference_dihedral(img)
-        for k, op in enumerate(TRANSPOSES):
+        for k, op in enumerate(VARIANT_TRANSPOSE):
             moved = img if op is None else img.transpose(op)
             gap = distance(ours[k].tobytes(), pdq.hash_luma(pdq.luma(moved))[0])
             ref_gap = distance(ref[k].tobytes(), reference(moved)[0])
             assert abs(gap - ref_gap) <= 2, (img.size, k, gap, ref_gap)
-
-
-TRANSPOSES = (
-    None,
-    Image.Transpose.ROTATE_90,
-    Image.Transpose.ROTATE_180,
-    Image.Transpose.ROTATE_270,
-    Image.Transpose.FLIP_TOP_BOTTOM,
-    Image.Transpose.FLIP_LEFT_RIGHT,
-    Image.Transpose.TRANSPOSE,
-    Image.Transpose.TRANSVERSE,
-)
 
 
 def test_too_small_to_hash_is_zero_with_quality_zero() -> None:

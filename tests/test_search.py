@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from revimg import search
 from revimg.hashing import hamming
+from tests.conftest import is_mapped
 
 ROWS = 3000
 THRESHOLDS = (-1, 0, 5, 31, 70, 128, 256)
@@ -160,7 +161,7 @@ def test_cache_round_trip_is_memory_mapped(table, tmp_path: Path) -> None:
     back = search.read_cache(path)
     assert back is not None
     assert back.stamp == "test-index:41" and len(back) == ROWS
-    assert search.is_mapped(back.words)
+    assert is_mapped(back.words)
     assert np.array_equal(back.words, arrays.words)
     assert np.array_equal(back.ids, ids) and np.array_equal(back.views, views)
     words = search.query_words(_query_array(queries))
