@@ -22,7 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from revimg import mih, search
+from revimg import holdpoints, mih, search
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
@@ -468,9 +468,11 @@ class SQLiteIndex:
                         added = self._insert_plain(batch, _now())
                         counts["added"] += added
                         counts["same"] += len(batch.names) - added
-                        continue
-                    for outcome in self._put_bank_batch(batch):
-                        counts[outcome] += 1
+                    else:
+                        for outcome in self._put_bank_batch(batch):
+                            counts[outcome] += 1
+                    holdpoints.reached("bank-batch")
+                holdpoints.reached("bank-commit")
         finally:
             self._conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
             if journal != "wal":

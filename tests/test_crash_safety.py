@@ -666,29 +666,51 @@ def test_bank_with_a_bad_line_changes_nothing_then_imports_once(
     assert index_state(golden_copy) == after
 
 
+def _run_until_held(args: list[str], point: str) -> subprocess.Popen[bytes]:
+    """Start ``revimg args`` told to hold at ``point`` (see ``revimg.holdpoints``); return
+    once it says it holds there (it then waits to be killed). Fails if it ends first."""
+    proc = subprocess.Popen(  # noqa: S603
+        [*REVIMG, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**cli_env(), "REVIMG_HOLD_AT": point},
+        start_new_session=True,
+    )
+    assert proc.stderr is not None
+    said: list[str] = []
+    for raw in proc.stderr:  # blocks until the process writes a line or ends
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        said.append(line)
+        if line == f"revimg: holding at {point}":
+            return proc
+    proc.wait()
+    pytest.fail(f"revimg ended (exit {proc.returncode}) before {point}: {said}")
+
+
 def test_kill_bank_import_leaves_the_index_as_it_was(golden_copy: Path, tmp_path: Path) -> None:
+    """SIGKILL a bank import inside its transaction: after its second batch, and after its
+    last batch just before the commit. Both kill points are ones the process reports."""
+    from revimg.bank import BATCH
+
     rng = np.random.default_rng(12)
     bank = tmp_path / "big.txt"
-    hashes = rng.bytes(32 * 200_000).hex()
+    hashes = rng.bytes(32 * (BATCH * 3 + 7)).hex()
     bank.write_text("\n".join(hashes[i : i + 64] for i in range(0, len(hashes), 64)) + "\n")
     before = index_state(golden_copy)
-    for delay in (0.9, 1.4):
-        proc = subprocess.Popen(  # noqa: S603
-            [*REVIMG, "index", "import", str(bank), "--index", str(golden_copy)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=cli_env(),
-            start_new_session=True,
-        )
-        try:
-            proc.wait(timeout=delay)
-            pytest.fail(f"the import finished within {delay} s: make the bank bigger")
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        assert index_state(golden_copy) == before
+    points = ("bank-batch:2", "bank-commit:1")
+    for point in points:
+        proc = _run_until_held(["index", "import", str(bank), "--index", str(golden_copy)], point)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert proc.stderr is not None
+        proc.stderr.close()
+        assert index_state(golden_copy) == before, point
         inspect(golden_copy)
-    record("kill_bank_import", kills=2, entries_changed=0)
+    # and the same import, not killed, does land: the kills above interrupted real work
+    ran = run_cli(["index", "import", str(bank), "--index", str(golden_copy)], timeout=RUN_S)
+    assert ran.code == 0, ran.err
+    assert index_state(golden_copy) != before
+    record("kill_bank_import", kills=len(points), entries_changed=0)
 
 
 # -- schema versions ------------------------------------------------------------------------------
