@@ -217,6 +217,15 @@ def extract_with_mirror(img: Image.Image, n: int | None = None) -> tuple[Feature
     )
 
 
+def inside_disc(f: Features, radius: float) -> Features:
+    """The keypoints inside the ellipse inscribed in the image, scaled by ``radius``."""
+    u = (f.points[:, 0] - 0.5) * 2
+    v = (f.points[:, 1] - 0.5) * 2
+    keep = u * u + v * v <= radius * radius
+    octaves = None if f.octaves is None else f.octaves[keep]
+    return Features(f.points[keep], f.descriptors[keep], f.width, f.height, octaves)
+
+
 def to_blob(f: Features) -> bytes:
     """Compact bytes (14 + 37 n): a header, points as uint16 fractions, octaves, descriptors."""
     n = len(f.points)
@@ -269,6 +278,9 @@ class Verification:
     cells: int = 0  # cells of a GRID x GRID grid over the box that hold an inlier
     coverage: float = 0.0  # cells / cells of that grid that hold any candidate keypoint
     agreement: float = 0.0  # co-located keypoint pairs whose descriptors agree (see _agreement)
+    #: The fitted similarity: 2 x 3, query working pixels -> candidate working pixels
+    #: (working size: :func:`work_size`; for a mirrored query, of the mirrored image).
+    transform: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
 
     @property
     def box_area(self) -> float:
@@ -412,6 +424,7 @@ def measure(
         cells=cells,
         coverage=coverage,
         agreement=agreement,
+        transform=tuple(tuple(float(x) for x in row) for row in m),  # type: ignore[arg-type]
     )
 
 

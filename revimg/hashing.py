@@ -94,10 +94,23 @@ class ImageHashes:
 class QueryView:
     """One region of a query photo, hashed in all eight dihedral variants."""
 
-    name: str  # "full", or "content": the photo found inside a border or screenshot
+    #: "full"; "content" (the photo inside a border or app bars, peeled off the edges);
+    #: "framed" (a photo-like region of a screenshot or page); "avatar" (a round avatar)
+    name: str
     box: tuple[float, float, float, float] | None
     pdq_variants: np.ndarray  # (8, 32) uint8, row k = variant k
     quality: int
+
+
+@dataclass(frozen=True)
+class QueryRegion:
+    """A photo-like region of a query (see :mod:`revimg.regions`) with its local features,
+    found in the region cut out at full resolution."""
+
+    kind: str  # "framed" or "avatar"
+    box: tuple[float, float, float, float]
+    features: Any  # revimg.features.Features of the region, and of its mirror image
+    mirrored_features: Any
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,8 @@ class QueryHashes:
     quality: int
     features: Any = None  # revimg.features.Features of the query, and of its mirror image
     mirrored_features: Any = None
+    #: Photo-like regions of a screenshot or page, each searched on its own.
+    regions: tuple[QueryRegion, ...] = ()
 
     @property
     def pdq_variants(self) -> np.ndarray:
@@ -347,6 +362,8 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     ``with_features=False`` skips local features (and OpenCV): for an index that has none,
     such as one made only of imported hash banks.
     """
+    from revimg import regions as regionlib
+
     img = decoded.image
     lum = pdqlib.luma(img)
     pdq_vars, quality = pdqlib.dihedral_luma(lum)
@@ -354,6 +371,13 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     for box in content_boxes(img):
         inner_vars, inner_quality = pdqlib.dihedral_luma(_crop(lum, box))
         views.append(QueryView("content", box, inner_vars, inner_quality))
+    proposed = regionlib.propose(img)
+    for region in proposed:
+        part = _crop(lum, region.box)
+        if region.kind == "avatar":
+            part = regionlib.fill_outside_disc(part)
+        region_vars, region_quality = pdqlib.dihedral_luma(part)
+        views.append(QueryView(region.kind, region.box, region_vars, region_quality))
     hashes = ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
@@ -363,11 +387,41 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         phash=None,
     )
     found = mirrored = None
+    query_regions: list[QueryRegion] = []
     if with_features:
         from revimg import features
 
         found, mirrored = features.extract_with_mirror(img)
-    return QueryHashes(hashes, tuple(views), max(v.quality for v in views), found, mirrored)
+        for region in proposed:
+            query_regions.append(_region_features(img, region))
+    return QueryHashes(
+        hashes,
+        tuple(views),
+        max(v.quality for v in views),
+        found,
+        mirrored,
+        tuple(query_regions),
+    )
+
+
+def _pixel_box(
+    size: tuple[int, int], box: tuple[float, float, float, float]
+) -> tuple[int, int, int, int]:
+    w, h = size
+    return round(box[0] * w), round(box[1] * h), round(box[2] * w), round(box[3] * h)
+
+
+def _region_features(img: Image.Image, region: Any) -> QueryRegion:
+    """Local features of a region cut out at full resolution (an avatar: inside its disc)."""
+    from revimg import features
+    from revimg import regions as regionlib
+
+    part = img.crop(_pixel_box(img.size, region.box))
+    found, mirrored = features.extract_with_mirror(part)
+    if region.kind == "avatar":  # keypoints on the disc's edge belong to the page, not the photo
+        found = features.inside_disc(found, regionlib.AVATAR_KEYPOINT_RADIUS)
+        mirrored = features.inside_disc(mirrored, regionlib.AVATAR_KEYPOINT_RADIUS)
+    return QueryRegion(region.kind, region.box, found, mirrored)
 
 
 def hamming(a: bytes, b: bytes) -> int:

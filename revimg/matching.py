@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from revimg.errors import UsageError
 from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes, hamming
 from revimg.index import VIEW_NAMES, Entry, IndexBackend
@@ -57,6 +59,9 @@ class Match:
     method: str = "pdq"
     inliers: int | None = None
     rotation: float | None = None
+    #: The part of the QUERY that matched (a photo inside a screenshot, a round avatar), in
+    #: fractions of its width and height; None when the whole query matched.
+    query_box: tuple[float, float, float, float] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a match."""
@@ -75,6 +80,7 @@ class Match:
             "method": self.method,
             "inliers": self.inliers,
             "rotation": None if self.rotation is None else round(self.rotation, 1),
+            "query_box": None if self.query_box is None else [round(b, 4) for b in self.query_box],
             "origin": e.origin,
             "meta": e.meta,
         }
@@ -165,11 +171,18 @@ def web_dict(web: Any) -> dict[str, Any]:
     }
 
 
-def _variant_label(variant: int, view: str) -> str:
-    name = VARIANTS[variant]
-    if view == "full":
-        return name
-    return "cropped" if name == "original" else f"{name}+cropped"
+def _variant_label(variant: int, view: str, query_view: str = "full") -> str:
+    """What was done to the known photo: the dihedral edit, a crop (the match is a stored
+    crop of it), and where the query shows it (framed in a screenshot, a round avatar)."""
+    parts = [] if VARIANTS[variant] == "original" else [VARIANTS[variant]]
+    if query_view == "avatar":  # an avatar is the centre square by definition
+        parts.append("avatar")
+    else:
+        if view != "full":
+            parts.append("cropped")
+        if query_view in ("content", "framed"):
+            parts.append("framed")
+    return "+".join(parts) or "original"
 
 
 def find_matches(
@@ -209,10 +222,10 @@ def find_matches(
             continue
         view = VIEW_NAMES[view_code]
         box = next((v.box for v in entry.views if v.name == view), None) if view != "full" else None
-        query_view = views[row // len(VARIANTS)].name if views else "full"
-        label = _variant_label(row % len(VARIANTS), view)
-        if query_view == "content":
-            label = "framed" if label == "original" else f"{label}+framed"
+        query_view = views[row // len(VARIANTS)] if views else None
+        label = _variant_label(
+            row % len(VARIANTS), view, query_view.name if query_view is not None else "full"
+        )
         matches.append(
             Match(
                 entry=entry,
@@ -222,6 +235,7 @@ def find_matches(
                 view=view,
                 box=box,
                 exact=image_id in exact_ids,
+                query_box=None if query_view is None else query_view.box,
             )
         )
     # Local features can only add evidence: an entry keeps whichever of its matches scores best.
@@ -258,16 +272,51 @@ def _quarter_turn(rotation: float) -> str | None:
     return None
 
 
-def _feature_variant(v: Any) -> str:
+def _feature_variant(v: Any, query_view: str = "full") -> str:
     parts = ["mirrored"] if v.mirrored else []
     turn = _quarter_turn(v.rotation_deg)
     if turn is not None:
         parts.append(turn)
     elif abs(v.rotation_deg) >= 2:
         parts.append("rotated")
-    if v.box_area < 0.9:
-        parts.append("cropped")
+    if query_view == "avatar":
+        parts.append("avatar")
+    else:
+        if v.box_area < 0.9:
+            parts.append("cropped")
+        if query_view == "framed":
+            parts.append("framed")
     return "+".join(parts) or "original"
+
+
+def _shown_at(v: Any, query: Any, candidate: Any) -> tuple[float, float, float, float] | None:
+    """Where the matched photo lies in the query (fractions), from the fitted transform;
+    None when it fills about the whole query."""
+    from revimg import features
+
+    if v.transform is None:
+        return None
+    m = np.array(v.transform, np.float64)
+    a, t = m[:, :2], m[:, 2]
+    try:
+        inverse = np.linalg.inv(a)
+    except np.linalg.LinAlgError:
+        return None
+    cw, ch = features.work_size(candidate.width, candidate.height)
+    x0, y0, x1, y1 = v.box
+    corners = np.array(
+        [[x0 * cw, y0 * ch], [x1 * cw, y0 * ch], [x1 * cw, y1 * ch], [x0 * cw, y1 * ch]]
+    )
+    shown = (corners - t) @ inverse.T
+    qw, qh = features.work_size(query.width, query.height)
+    shown /= (qw, qh)
+    if v.mirrored:
+        shown[:, 0] = 1.0 - shown[:, 0]
+    lo = shown.min(axis=0).clip(0.0, 1.0)
+    hi = shown.max(axis=0).clip(0.0, 1.0)
+    if (hi[0] - lo[0]) * (hi[1] - lo[1]) >= 0.9:
+        return None
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
 
 
 def _best_distance(query: QueryHashes, entry: Entry) -> int:
@@ -279,31 +328,36 @@ def _best_distance(query: QueryHashes, entry: Entry) -> int:
 def _feature_matches(
     index: IndexBackend, query: QueryHashes, found: set[int], threshold: float
 ) -> list[Match]:
-    """The crop-robust stage: candidates by shared keypoint words, then geometric checks."""
-    if query.features is None or len(query.features) == 0 or not index.feature_count():
+    """The crop-robust stage: candidates by shared keypoint words, then geometric checks,
+    for the whole query and for each photo-like region of it (a photo in a screenshot)."""
+    looks = [("full", None, query.features, query.mirrored_features)]
+    looks += [(r.kind, r.box, r.features, r.mirrored_features) for r in query.regions]
+    looks = [look for look in looks if look[2] is not None and len(look[2])]
+    if not looks or not index.feature_count():
         return []
     from revimg import features  # OpenCV: only when there are features to compare
 
     searcher = index.feature_searcher()
-    ranked = searcher.candidates(
-        query.features, top=FEATURE_CANDIDATES, mirrored_query=query.mirrored_features
-    )
-    wanted = [image_id for image_id, _ in ranked if image_id not in found]
-    if not wanted:
-        return []
-    stored = index.features_of(wanted)
-    verified = {}
-    for image_id in wanted:
-        if image_id not in stored:
-            continue
-        v = features.verify(
-            query.features, stored[image_id], mirrored_query=query.mirrored_features
+    # image id -> (verification, query view kind, query box); the most inliers wins
+    verified: dict[int, tuple[Any, str, tuple[float, float, float, float] | None]] = {}
+    for kind, box, found_features, mirrored in looks:
+        ranked = searcher.candidates(
+            found_features, top=FEATURE_CANDIDATES, mirrored_query=mirrored
         )
-        if v is not None and feature_score(v.inliers) >= threshold:
-            verified[image_id] = v
+        wanted = [image_id for image_id, _ in ranked if image_id not in found]
+        stored = index.features_of(wanted) if wanted else {}
+        for image_id in wanted:
+            if image_id not in stored:
+                continue
+            v = features.verify(found_features, stored[image_id], mirrored_query=mirrored)
+            if v is None or feature_score(v.inliers) < threshold:
+                continue
+            if image_id not in verified or v.inliers > verified[image_id][0].inliers:
+                where = box if box is not None else _shown_at(v, found_features, stored[image_id])
+                verified[image_id] = (v, kind, where)
     entries = index.get(verified)
     out = []
-    for image_id, v in verified.items():
+    for image_id, (v, kind, where) in verified.items():
         entry = entries.get(image_id)
         if entry is None:
             continue
@@ -312,13 +366,14 @@ def _feature_matches(
                 entry=entry,
                 distance=_best_distance(query, entry),
                 score=feature_score(v.inliers),
-                variant=_feature_variant(v),
+                variant=_feature_variant(v, kind),
                 view="features",
                 box=tuple(float(b) for b in v.box),  # type: ignore[arg-type]
                 exact=False,
                 method="features",
                 inliers=v.inliers,
                 rotation=v.rotation_deg,
+                query_box=where,
             )
         )
     return out

@@ -1,0 +1,173 @@
+"""Where a photo may be inside a bigger image: a screenshot, a web page, a chat, an avatar.
+
+A victim rarely holds the profile photo as a file: they hold a screenshot of a chat, a
+dating-app card, a profile page with a round avatar. Hashing the whole screenshot (or
+finding keypoints in it shrunk to 512 px) loses the photo among the app's chrome. This
+module proposes the regions of a query that look like a photo, so that each is searched
+as its own view, cut out at full resolution:
+
+1. On a copy reduced to at most :data:`WORK_SIDE` px, a pixel is *busy* when the colours
+   of its 3 x 3 neighbourhood differ by more than :data:`FLAT_LEVELS`: app chrome and page
+   backgrounds are drawn in exact flat colours, photos (sensor noise, texture) are not.
+2. Busy pixels are counted in cells of :data:`CELL` px; a cell is photo-like when most of
+   it is busy. Text is busy only along its strokes, so lines of text rarely make
+   photo-like cells, and the few that do are isolated.
+3. Photo-like cells are closed (small gaps such as a time stamp or a caption drawn over the
+   photo are bridged) and split into connected components. A component becomes a region
+   when it is big enough (:data:`MIN_AREA` of the image, :data:`MIN_SIDE_PX` a side),
+   dense enough, and not the whole image (that is the ``full`` view already).
+4. A component whose shape is a disc (it fills about pi/4 of its square bounding box, and a
+   circle drawn in that box covers it) is an ``avatar``: the centre square of a photo with
+   its corners lost. Everything else is ``framed``.
+
+Nothing here decides a match: a region is only searched, and the usual evidence (PDQ
+distance, or local features with the acceptance rule) decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+#: Long side, in pixels, of the reduced copy regions are looked for in.
+WORK_SIDE = 768
+#: Neighbourhood colour range (levels, any channel) at or below which a pixel is flat.
+FLAT_LEVELS = 3
+#: Cell side, in reduced pixels.
+CELL = 4
+#: A cell is photo-like when at least this share of its pixels is busy.
+CELL_BUSY = 0.6
+#: The whole image is taken as a plain photo (no regions) when this share of it is busy.
+PLAIN_PHOTO_BUSY = 0.85
+#: A region covers at least this share of the image ...
+MIN_AREA = 0.006
+#: ... and at least this many pixels of the original on each side.
+MIN_SIDE_PX = 96
+#: A region covering this share of the image in both directions is the whole image.
+WHOLE = 0.92
+#: Share of busy pixels in a region's cells (photos: 0.8 and more; text: 0.35 to 0.55).
+MIN_DENSITY = 0.65
+#: Regions kept per query, largest first.
+MAX_REGIONS = 4
+#: A framed region's photo-like cells fill at least this share of its bounding box.
+MIN_FILL = 0.6
+#: Keypoints of an avatar further from its centre than this (fraction of the radius) are
+#: dropped: their patches straddle the disc's edge.
+AVATAR_KEYPOINT_RADIUS = 0.9
+#: Disc test: the fill of the bounding box (a disc fills pi/4 = 0.785) ...
+DISC_FILL = (0.68, 0.86)
+#: ... width / height ...
+DISC_ASPECT = (0.85, 1.18)
+#: ... and the share of the component inside the inscribed circle.
+DISC_INSIDE = 0.95
+
+
+@dataclass(frozen=True)
+class Region:
+    """A part of the query that may be a photo: ``box`` in fractions of width and height."""
+
+    kind: str  # "framed" (a rectangle, maybe with rounded corners) or "avatar" (a disc)
+    box: tuple[float, float, float, float]
+
+
+def _busy(arr: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the 3 x 3 neighbourhood's grey range exceeds FLAT_LEVELS."""
+    h, w = arr.shape
+    pad = np.pad(arr, 1, mode="edge")
+    hi = pad[1 : h + 1, 1 : w + 1].copy()
+    lo = hi.copy()
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            if dy == 1 and dx == 1:
+                continue
+            part = pad[dy : dy + h, dx : dx + w]
+            np.maximum(hi, part, out=hi)
+            np.minimum(lo, part, out=lo)
+    return (hi - lo) > FLAT_LEVELS
+
+
+def busy_share(img: Image.Image) -> float:
+    """Share of the image's pixels that are not flat (near 1 for a plain photo)."""
+    small, _ = _reduced(img)
+    return float(_busy(small).mean())
+
+
+def _reduced(img: Image.Image) -> tuple[np.ndarray, int]:
+    factor = max(1, -(-max(img.size) // WORK_SIDE))
+    small = img.reduce(factor) if factor > 1 else img
+    return np.asarray(small.convert("L"), dtype=np.int16), factor
+
+
+def _is_disc(mask: np.ndarray) -> bool:
+    h, w = mask.shape
+    if not DISC_ASPECT[0] <= w / max(h, 1) <= DISC_ASPECT[1]:
+        return False
+    fill = mask.mean()
+    if not DISC_FILL[0] <= fill <= DISC_FILL[1]:
+        return False
+    yy, xx = np.mgrid[0:h, 0:w]
+    inside = ((xx + 0.5 - w / 2) / (w / 2)) ** 2 + ((yy + 0.5 - h / 2) / (h / 2)) ** 2 <= 1.1
+    return bool(mask[inside].sum() >= DISC_INSIDE * mask.sum())
+
+
+def propose(img: Image.Image) -> list[Region]:
+    """Regions of ``img`` that may be a photo shown inside it (none for a plain photo)."""
+    arr, factor = _reduced(img)
+    h, w = arr.shape[:2]
+    if h < 4 * CELL or w < 4 * CELL:
+        return []
+    busy = _busy(arr)
+    if busy.mean() >= PLAIN_PHOTO_BUSY:
+        return []
+    import cv2  # only for images that may hold a photo (not for plain photos)
+
+    gh, gw = h // CELL, w // CELL
+    cells = busy[: gh * CELL, : gw * CELL].reshape(gh, CELL, gw, CELL).mean(axis=(1, 3))
+    photo = (cells >= CELL_BUSY).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    photo = cv2.morphologyEx(photo, cv2.MORPH_CLOSE, kernel)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(photo, connectivity=4)
+    found: list[tuple[float, Region]] = []
+    for label in range(1, count):
+        x, y, cw, ch, area = (int(v) for v in stats[label])
+        if area < MIN_AREA * gh * gw:
+            continue
+        if min(cw, ch) * CELL * factor < MIN_SIDE_PX:
+            continue
+        if cw >= WHOLE * gw and ch >= WHOLE * gh:
+            continue
+        mask = labels[y : y + ch, x : x + cw] == label
+        pixels = busy[y * CELL : (y + ch) * CELL, x * CELL : (x + cw) * CELL]
+        cell_mask = np.repeat(np.repeat(mask, CELL, axis=0), CELL, axis=1)
+        if pixels[cell_mask].mean() < MIN_DENSITY:  # lines of text, icons
+            continue
+        box = (x / gw, y / gh, (x + cw) / gw, (y + ch) / gh)
+        if _is_disc(mask):
+            found.append((area, Region("avatar", box)))
+        elif mask.mean() >= MIN_FILL:
+            found.append((area, Region("framed", box)))
+    found.sort(key=lambda t: -t[0])
+    return [region for _, region in found[:MAX_REGIONS]]
+
+
+def disc_mask(height: int, width: int, margin: float = 1.0) -> np.ndarray:
+    """(height, width) bool: inside the ellipse inscribed in the box, scaled by ``margin``."""
+    yy, xx = np.mgrid[0:height, 0:width]
+    u = (xx + 0.5 - width / 2) / (width / 2)
+    v = (yy + 0.5 - height / 2) / (height / 2)
+    return u * u + v * v <= margin * margin
+
+
+def fill_outside_disc(lum: np.ndarray) -> np.ndarray:
+    """A copy of an avatar's square luma with the corners outside the disc set to the mean
+    of the disc's rim: the page colour there says nothing about the photo and would move
+    its perceptual hash further from the photo's centre square."""
+    h, w = lum.shape
+    inside = disc_mask(h, w)
+    rim = inside & ~disc_mask(h, w, 0.85)
+    out = np.array(lum, dtype=np.float32, copy=True)
+    if rim.any():
+        out[~inside] = float(out[rim].mean())
+    return out
