@@ -97,6 +97,7 @@ def _result(
         sha256=query.hashes.sha256,
         warnings=warnings,
         provenance=found,
+        screenshot_like=query.screenshot_like,
     )
 
 

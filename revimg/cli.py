@@ -234,6 +234,8 @@ def _render_result(console: Console, result: Any, *, quiet: bool = False) -> Non
         return
     for warning in result.warnings:
         console.print(f"  note: {escape(warning)}")
+    for hint in result.hints:
+        console.print(f"  tip: {escape(hint)}")
     for rank, m in enumerate(result.matches, 1):
         head, details = describe_match(m)
         console.print(f"  {rank}. {escape(head)}")

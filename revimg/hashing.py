@@ -124,6 +124,8 @@ class QueryHashes:
     mirrored_features: Any = None
     #: Photo-like regions of a screenshot or page, each searched on its own.
     regions: tuple[QueryRegion, ...] = ()
+    #: The query looks like a screenshot, a page or a framed photo rather than a photo.
+    screenshot_like: bool = False
 
     @property
     def pdq_variants(self) -> np.ndarray:
@@ -371,7 +373,8 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     for box in content_boxes(img):
         inner_vars, inner_quality = pdqlib.dihedral_luma(_crop(lum, box))
         views.append(QueryView("content", box, inner_vars, inner_quality))
-    proposed = regionlib.propose(img)
+    proposal = regionlib.analyse(img)
+    proposed = proposal.regions
     for region in proposed:
         part = _crop(lum, region.box)
         if region.kind == "avatar":
@@ -401,6 +404,7 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         found,
         mirrored,
         tuple(query_regions),
+        screenshot_like=proposal.screenshot_like,
     )
 
 

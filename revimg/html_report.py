@@ -308,6 +308,8 @@ def _section(item: ReportItem, level: Level, number: int, total: int) -> str:
     if level != "error":
         for warning in _texts(result.get("warnings")):
             out.append(f'<p class="note">Note: {_e(warning)}</p>')
+        for hint in _texts(result.get("hints")):
+            out.append(f'<p class="note">Tip: {_e(hint)}</p>')
     if matches:
         heading = "The photo and the known photo" + ("s" if len(matches) > 1 else "")
         out.append(f"<h3>{heading}</h3>")
@@ -374,8 +376,16 @@ def _match(
     else:
         placeholder = BANK_PLACEHOLDER if origin != "file" else MISSING_PLACEHOLDER
     caption = f"Known photo: {title}"
+    query_box = _box({"box": m.get("query_box")})
     out = ['<div class="pair">']
-    out.append(_figure(query_uri, f"The photo you checked: {query}", "The photo you checked"))
+    out.append(
+        _figure(
+            query_uri,
+            f"The photo you checked: {query}",
+            "The photo you checked" + (" (red box: the part recognised)" if query_box else ""),
+            box=query_box,
+        )
+    )
     out.append('<div class="arrow" aria-hidden="true">&#8776;</div>')
     out.append(
         _figure(uri, f"Known photo {rank}: {title}", caption, box=box, placeholder=placeholder)
@@ -412,6 +422,8 @@ def _match_facts(
         yield _fact("How it was found", "photo fingerprint (PDQ hash)")
     if box is not None:
         yield _fact("Matched part", "the red box on the known photo")
+    if _box({"box": m.get("query_box")}) is not None:
+        yield _fact("Where it was found", "the red box on the photo you checked")
     for label, key in (("Title", "title"), ("Credit", "credit"), ("Licence", "licence")):
         value = _text(meta.get(key))
         if value:

@@ -103,6 +103,15 @@ class CheckResult:
     warnings: list[str] = field(default_factory=list)
     provenance: Any = None
     online: list[Any] = field(default_factory=list)
+    #: The query looks like a screenshot or page (``QueryHashes.screenshot_like``).
+    screenshot_like: bool = False
+
+    @property
+    def hints(self) -> list[str]:
+        """What the person can try next when nothing was found (plain sentences)."""
+        if self.verdict != "no_match" or not self.screenshot_like:
+            return []
+        return [SCREENSHOT_HINT]
 
     @property
     def web(self) -> Any:
@@ -159,7 +168,15 @@ class CheckResult:
             "findings": [] if self.provenance is None else list(self.provenance.findings()),
             "online": [r.to_dict() for r in self.online],
             "web": None if (web := self.web) is None else web_dict(web),
+            "hints": self.hints,
         }
+
+
+SCREENSHOT_HINT = (
+    "this looks like a screenshot or a page, and no photo in it was recognised: crop it to "
+    "the photo alone and check again, or search the web for the photo (revimg links URL "
+    "for a photo that is online, or --online with a provider key)"
+)
 
 
 def web_dict(web: Any) -> dict[str, Any]:

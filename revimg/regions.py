@@ -39,8 +39,6 @@ FLAT_LEVELS = 3
 CELL = 4
 #: A cell is photo-like when at least this share of its pixels is busy.
 CELL_BUSY = 0.6
-#: The whole image is taken as a plain photo (no regions) when this share of it is busy.
-PLAIN_PHOTO_BUSY = 0.85
 #: A region covers at least this share of the image ...
 MIN_AREA = 0.006
 #: ... and at least this many pixels of the original on each side.
@@ -91,13 +89,27 @@ def _busy(arr: np.ndarray) -> np.ndarray:
 def busy_share(img: Image.Image) -> float:
     """Share of the image's pixels that are not flat (near 1 for a plain photo)."""
     small, _ = _reduced(img)
-    return float(_busy(small).mean())
+    return float(_busy(np.asarray(small.convert("L"), dtype=np.int16)).mean())
 
 
-def _reduced(img: Image.Image) -> tuple[np.ndarray, int]:
+def ui_share(small: Image.Image) -> float:
+    """Share of the image in its two most common exact colours (sampled every other pixel).
+
+    App chrome and page backgrounds are drawn in a few exact colours; a photo's sky or wall
+    is a gradient with noise, whose most common colours cover a few percent of it.
+    """
+    rgb = np.asarray(small.convert("RGB"))[::2, ::2].reshape(-1, 3).astype(np.int32)
+    if not len(rgb):
+        return 0.0
+    packed = (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]
+    _, counts = np.unique(packed, return_counts=True)
+    top = np.partition(counts, len(counts) - 2)[-2:] if len(counts) > 1 else counts
+    return float(top.sum() / len(packed))
+
+
+def _reduced(img: Image.Image) -> tuple[Image.Image, int]:
     factor = max(1, -(-max(img.size) // WORK_SIDE))
-    small = img.reduce(factor) if factor > 1 else img
-    return np.asarray(small.convert("L"), dtype=np.int16), factor
+    return (img.reduce(factor) if factor > 1 else img), factor
 
 
 def _is_disc(mask: np.ndarray) -> bool:
@@ -112,15 +124,39 @@ def _is_disc(mask: np.ndarray) -> bool:
     return bool(mask[inside].sum() >= DISC_INSIDE * mask.sum())
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """The photo-like regions of an image, and whether it looks like a screenshot or page."""
+
+    regions: tuple[Region, ...]
+    #: Much of the image is flat colour (app chrome, a page): a screenshot, not a photo.
+    screenshot_like: bool
+
+
+#: An image with at least this share in its two most common exact colours is taken for a
+#: screenshot or page (chat backgrounds, letterboxes, page margins); see :func:`ui_share`.
+MIN_UI_SHARE = 0.25
+
+
+def analyse(img: Image.Image) -> Proposal:
+    """Photo-like regions of ``img`` and whether it looks like UI (none for a plain photo)."""
+    small, factor = _reduced(img)
+    if small.width < 4 * CELL or small.height < 4 * CELL:
+        return Proposal((), False)
+    if ui_share(small) < MIN_UI_SHARE:  # a photo, not a screenshot or page
+        return Proposal((), False)
+    busy = _busy(np.asarray(small.convert("L"), dtype=np.int16))
+    return Proposal(_components(busy, factor), True)
+
+
 def propose(img: Image.Image) -> list[Region]:
     """Regions of ``img`` that may be a photo shown inside it (none for a plain photo)."""
-    arr, factor = _reduced(img)
-    h, w = arr.shape[:2]
-    if h < 4 * CELL or w < 4 * CELL:
-        return []
-    busy = _busy(arr)
-    if busy.mean() >= PLAIN_PHOTO_BUSY:
-        return []
+    return list(analyse(img).regions)
+
+
+def _components(busy: np.ndarray, factor: int) -> tuple[Region, ...]:
+    """Regions from the busy-pixel mask of the reduced copy (see the module docstring)."""
+    h, w = busy.shape
     import cv2  # only for images that may hold a photo (not for plain photos)
 
     gh, gw = h // CELL, w // CELL
@@ -149,7 +185,7 @@ def propose(img: Image.Image) -> list[Region]:
         elif mask.mean() >= MIN_FILL:
             found.append((area, Region("framed", box)))
     found.sort(key=lambda t: -t[0])
-    return [region for _, region in found[:MAX_REGIONS]]
+    return tuple(region for _, region in found[:MAX_REGIONS])
 
 
 def disc_mask(height: int, width: int, margin: float = 1.0) -> np.ndarray:

@@ -38,6 +38,8 @@ CHECK_CSV_FIELDS = (
     "web_exact_pages",
     "web_stock_sites",
     "findings",
+    "query_box",
+    "hints",
 )
 HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
 
@@ -117,6 +119,7 @@ def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
         "web_exact_pages": web.get("exact_pages"),
         "web_stock_sites": web.get("stock_sites"),
         "findings": result.get("findings"),
+        "hints": result.get("hints"),
     }
     matches = result.get("matches") or []
     if not matches:
@@ -144,6 +147,7 @@ def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "tags": meta.get("tags"),
             "method": m.get("method"),
             "inliers": m.get("inliers"),
+            "query_box": " ".join(str(b) for b in m.get("query_box") or []) or None,
         }
 
 
@@ -157,7 +161,8 @@ def describe_variant(variant: str) -> str:
         "rotated-90-cw": "rotated a quarter turn clockwise",
         "rotated-90-ccw": "rotated a quarter turn anticlockwise",
         "flipped-upside-down": "flipped upside down",
-        "framed": "inside a border or screenshot",
+        "framed": "inside a screenshot, page or border",
+        "avatar": "shown as a round profile picture",
         "rotated": "rotated",
     }
     parts = [words.get(p, p.replace("-", " ")) for p in variant.split("+")]
@@ -178,6 +183,11 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
         what = "the part of the known photo" if m.view == "features" else f"the {m.view}"
         details.append(
             f"matched region: {what} at x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the known photo"
+        )
+    if m.query_box is not None:
+        x0, y0, x1, y1 = m.query_box
+        details.append(
+            f"found in: x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the image you checked"
         )
     if m.method == "features":
         turn = f", turned {m.rotation:.0f} degrees" if m.rotation and abs(m.rotation) >= 2 else ""
