@@ -60,7 +60,8 @@ from PIL import Image
 cv2.setNumThreads(1)
 
 #: Version of the blob layout written by :func:`to_blob` (and of the extractor settings).
-FORMAT_VERSION = 1
+#: 2 appends the appearance signature (:mod:`revimg.appearance`); 1 is still read.
+FORMAT_VERSION = 2
 _MAGIC = b"RVF"
 _HEADER = struct.Struct("<3sBIIH")  # magic, version, width, height, n
 
@@ -119,6 +120,9 @@ class Features:
     #: (n,) uint8 pyramid level of each keypoint (its patch is 31 * 1.2**level working px);
     #: None when unknown, and then the agreement probe ignores scale.
     octaves: np.ndarray | None = None
+    #: The indexed photo's appearance signature (:func:`revimg.appearance.signature`), or
+    #: None (a query, or a photo indexed before signatures were stored).
+    appearance: bytes | None = None
 
     def __len__(self) -> int:
         return len(self.points)
@@ -207,9 +211,17 @@ def extract(img: Image.Image, n: int | None = None) -> Features:
     return _from_array(_grey(img), img.width, img.height, MAX_FEATURES if n is None else n)
 
 
-def extract_with_mirror(img: Image.Image, n: int | None = None) -> tuple[Features, Features]:
-    """Features of a query and of its mirror image (left-right), sharing one resize."""
-    grey = _grey(img)
+def working_grey(img: Image.Image) -> np.ndarray:
+    """The grey working copy that keypoints are found in (long side WORK_SIDE), uint8."""
+    return _grey(img)
+
+
+def extract_with_mirror(
+    img: Image.Image, n: int | None = None, *, grey: np.ndarray | None = None
+) -> tuple[Features, Features]:
+    """Features of a query and of its mirror image (left-right), sharing one resize
+    (``grey``: the image's :func:`working_grey`, when the caller has it)."""
+    grey = _grey(img) if grey is None else grey
     n = MAX_FEATURES if n is None else n
     return (
         _from_array(grey, img.width, img.height, n),
@@ -223,11 +235,12 @@ def inside_disc(f: Features, radius: float) -> Features:
     v = (f.points[:, 1] - 0.5) * 2
     keep = u * u + v * v <= radius * radius
     octaves = None if f.octaves is None else f.octaves[keep]
-    return Features(f.points[keep], f.descriptors[keep], f.width, f.height, octaves)
+    return Features(f.points[keep], f.descriptors[keep], f.width, f.height, octaves, f.appearance)
 
 
 def to_blob(f: Features) -> bytes:
-    """Compact bytes (14 + 37 n): a header, points as uint16 fractions, octaves, descriptors."""
+    """Compact bytes (16 + 37 n + the signature): a header, points as uint16 fractions,
+    octaves, descriptors, then the appearance signature's length (uint16) and bytes."""
     n = len(f.points)
     if n > 0xFFFF:
         raise ValueError(f"too many keypoints ({n})")
@@ -239,7 +252,11 @@ def to_blob(f: Features) -> bytes:
     if octaves.shape != (n,):
         raise ValueError(f"octaves have shape {octaves.shape}, expected ({n},)")
     header = _HEADER.pack(_MAGIC, FORMAT_VERSION, f.width, f.height, n)
-    return header + points.tobytes() + octaves.tobytes() + descriptors.tobytes()
+    signature = f.appearance or b""
+    if len(signature) > 0xFFFF:
+        raise ValueError(f"appearance signature of {len(signature)} bytes")
+    tail = struct.pack("<H", len(signature)) + signature
+    return header + points.tobytes() + octaves.tobytes() + descriptors.tobytes() + tail
 
 
 def from_blob(b: bytes) -> Features:
@@ -249,9 +266,16 @@ def from_blob(b: bytes) -> Features:
     magic, version, width, height, n = _HEADER.unpack_from(b)
     if magic != _MAGIC:
         raise ValueError("not a feature blob")
-    if version != FORMAT_VERSION:
+    if version not in (1, FORMAT_VERSION):
         raise ValueError(f"feature blob version {version}, expected {FORMAT_VERSION}")
     expected = _HEADER.size + n * (5 + DESCRIPTOR_BYTES)
+    signature = None
+    if version >= 2:
+        if len(b) < expected + 2:
+            raise ValueError(f"feature blob has {len(b)} bytes, expected at least {expected + 2}")
+        (length,) = struct.unpack_from("<H", b, expected)
+        signature = bytes(b[expected + 2 : expected + 2 + length]) or None
+        expected += 2 + length
     if len(b) != expected:
         raise ValueError(f"feature blob has {len(b)} bytes, expected {expected}")
     off = _HEADER.size
@@ -259,7 +283,9 @@ def from_blob(b: bytes) -> Features:
     points = (raw.astype(np.float32) / np.float32(65535)).astype(np.float32)
     octaves = np.frombuffer(b, np.uint8, count=n, offset=off + 4 * n).copy()
     descriptors = np.frombuffer(b, np.uint8, count=n * DESCRIPTOR_BYTES, offset=off + 5 * n)
-    return Features(points, descriptors.reshape(n, DESCRIPTOR_BYTES).copy(), width, height, octaves)
+    return Features(
+        points, descriptors.reshape(n, DESCRIPTOR_BYTES).copy(), width, height, octaves, signature
+    )
 
 
 @dataclass(frozen=True)

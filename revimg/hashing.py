@@ -111,6 +111,8 @@ class QueryRegion:
     box: tuple[float, float, float, float]
     features: Any  # revimg.features.Features of the region, and of its mirror image
     mirrored_features: Any
+    #: The region's grey working copy (revimg.features.working_grey), for the appearance check
+    grey: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class QueryHashes:
     regions: tuple[QueryRegion, ...] = ()
     #: The query looks like a screenshot, a page or a framed photo rather than a photo.
     screenshot_like: bool = False
+    #: The query's grey working copy (revimg.features.working_grey), for the appearance check
+    grey: np.ndarray | None = None
 
     @property
     def pdq_variants(self) -> np.ndarray:
@@ -239,9 +243,12 @@ def hash_image(
     grey = img.convert("L")  # what pHash and the local features both start from
     blob = None
     if with_features:
-        from revimg import features
+        import dataclasses
 
-        blob = features.to_blob(features.extract(grey))
+        from revimg import appearance, features
+
+        found = features.extract(grey)
+        blob = features.to_blob(dataclasses.replace(found, appearance=appearance.signature(grey)))
     return ImageHashes(
         sha256=hashlib.sha256(data).hexdigest(),
         width=decoded.width,
@@ -389,12 +396,13 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         pdq_quality=quality,
         phash=None,
     )
-    found = mirrored = None
+    found = mirrored = grey = None
     query_regions: list[QueryRegion] = []
     if with_features:
         from revimg import features
 
-        found, mirrored = features.extract_with_mirror(img)
+        grey = features.working_grey(img)
+        found, mirrored = features.extract_with_mirror(img, grey=grey)
         for region in proposed:
             query_regions.append(_region_features(img, region))
     return QueryHashes(
@@ -405,6 +413,7 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         mirrored,
         tuple(query_regions),
         screenshot_like=proposal.screenshot_like,
+        grey=grey,
     )
 
 
@@ -421,11 +430,12 @@ def _region_features(img: Image.Image, region: Any) -> QueryRegion:
     from revimg import regions as regionlib
 
     part = img.crop(_pixel_box(img.size, region.box))
-    found, mirrored = features.extract_with_mirror(part)
+    grey = features.working_grey(part)
+    found, mirrored = features.extract_with_mirror(part, grey=grey)
     if region.kind == "avatar":  # keypoints on the disc's edge belong to the page, not the photo
         found = features.inside_disc(found, regionlib.AVATAR_KEYPOINT_RADIUS)
         mirrored = features.inside_disc(mirrored, regionlib.AVATAR_KEYPOINT_RADIUS)
-    return QueryRegion(region.kind, region.box, found, mirrored)
+    return QueryRegion(region.kind, region.box, found, mirrored, grey)
 
 
 def hamming(a: bytes, b: bytes) -> int:

@@ -160,6 +160,12 @@ _MIGRATIONS: tuple[str, ...] = (
     DROP INDEX images_sha256;
     CREATE INDEX images_sha256 ON images (sha256) WHERE sha256 IS NOT NULL;
     """,
+    # 5: feature blobs carry an appearance signature (revimg.appearance, blob version 2), the
+    # check that tells a copy from a second photo of the same face; photos indexed before
+    # this version have none (their matches rest on geometry alone): the next build rehashes
+    """
+    UPDATE images SET mtime_ns = -1 WHERE path IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 

@@ -342,13 +342,32 @@ def _best_distance(query: QueryHashes, entry: Entry) -> int:
     return min(hamming(q, h) for q in variants for h in hashes)
 
 
+def _looks_the_same(grey: np.ndarray | None, v: Any, candidate: Any) -> bool:
+    """The appearance check (:mod:`revimg.appearance`) after the geometric one: False only
+    when the aligned pictures were compared and disagree. A photo indexed without a
+    signature (an older index), or too flat to compare, rests on geometry alone."""
+    if grey is None or candidate.appearance is None or v.transform is None:
+        return True
+    from PIL import Image
+
+    from revimg import appearance
+
+    try:
+        seen = appearance.similarity(
+            Image.fromarray(grey), candidate.appearance, v.transform, mirrored=v.mirrored
+        )
+    except ValueError:  # a damaged signature: no second opinion
+        return True
+    return seen.agrees or not seen.conclusive
+
+
 def _feature_matches(
     index: IndexBackend, query: QueryHashes, found: set[int], threshold: float
 ) -> list[Match]:
     """The crop-robust stage: candidates by shared keypoint words, then geometric checks,
     for the whole query and for each photo-like region of it (a photo in a screenshot)."""
-    looks = [("full", None, query.features, query.mirrored_features)]
-    looks += [(r.kind, r.box, r.features, r.mirrored_features) for r in query.regions]
+    looks = [("full", None, query.features, query.mirrored_features, query.grey)]
+    looks += [(r.kind, r.box, r.features, r.mirrored_features, r.grey) for r in query.regions]
     looks = [look for look in looks if look[2] is not None and len(look[2])]
     if not looks or not index.feature_count():
         return []
@@ -357,7 +376,7 @@ def _feature_matches(
     searcher = index.feature_searcher()
     # image id -> (verification, query view kind, query box); the most inliers wins
     verified: dict[int, tuple[Any, str, tuple[float, float, float, float] | None]] = {}
-    for kind, box, found_features, mirrored in looks:
+    for kind, box, found_features, mirrored, grey in looks:
         ranked = searcher.candidates(
             found_features, top=FEATURE_CANDIDATES, mirrored_query=mirrored
         )
@@ -369,6 +388,8 @@ def _feature_matches(
             v = features.verify(found_features, stored[image_id], mirrored_query=mirrored)
             if v is None or feature_score(v.inliers) < threshold:
                 continue
+            if not _looks_the_same(grey, v, stored[image_id]):
+                continue  # details line up, pictures differ: another photo of the same face
             if image_id not in verified or v.inliers > verified[image_id][0].inliers:
                 where = box if box is not None else _shown_at(v, found_features, stored[image_id])
                 verified[image_id] = (v, kind, where)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from functools import cache
 from pathlib import Path
@@ -64,15 +65,29 @@ def test_extract_is_bounded_spread_and_deterministic() -> None:
 def test_blob_round_trip_and_rejects_garbage() -> None:
     f = feats(PHOTO)
     blob = F.to_blob(f)
-    assert len(blob) == 14 + 37 * len(f)
+    assert len(blob) == 16 + 37 * len(f)
     g = F.from_blob(blob)
+    assert g.appearance is None
+    signed = F.from_blob(F.to_blob(dataclasses.replace(f, appearance=b"sig")))
+    assert signed.appearance == b"sig" and np.array_equal(signed.descriptors, f.descriptors)
+    # a version-1 blob (before appearance signatures) is still read
+    v1 = blob[:3] + bytes([1]) + blob[4:-2]
+    old = F.from_blob(v1)
+    assert old.appearance is None and np.array_equal(old.descriptors, f.descriptors)
     assert (g.width, g.height) == (f.width, f.height)
     assert np.array_equal(g.points, f.points)
     assert np.array_equal(g.descriptors, f.descriptors)
     assert np.array_equal(g.octaves, f.octaves)
     empty = F.from_blob(F.to_blob(F.extract(Image.new("RGB", (300, 200), (90, 90, 90)))))
     assert len(empty) == 0 and empty.descriptors.shape == (0, 32)
-    for bad in (b"", blob[:-1], b"XYZ" + blob[3:], blob[:3] + bytes([99]) + blob[4:]):
+    for bad in (
+        b"",
+        blob[:-1],
+        blob + b"x",
+        b"XYZ" + blob[3:],
+        blob[:3] + bytes([99]) + blob[4:],
+        blob[:-2] + b"\x05\x00abc",  # a signature shorter than its length says
+    ):
         with pytest.raises(ValueError):
             F.from_blob(bad)
 

@@ -162,3 +162,34 @@ def test_batch_workers_search_when_they_can_map_the_index(
         parallel = [r.as_dict() for r in check_sources(index, sources, jobs=2)]
     assert parallel == serial
     assert in_parent == ([] if shared else [s.label for s in sources])
+
+
+def test_appearance_gate_rejects_a_second_shot_whose_details_line_up() -> None:
+    """The check after the geometric one: the same alignment that passes a copy fails a
+    second photo of the same face (tight, eye-aligned crops, as face datasets make them)."""
+    import dataclasses
+
+    from revimg import appearance, features
+    from revimg.matching import _looks_the_same
+    from tests.test_appearance import PERSON, SECOND_SHOT, aligned_face, reencode, scale_to
+
+    known = aligned_face(PERSON)
+    stored = dataclasses.replace(features.extract(known), appearance=appearance.signature(known))
+    for query, same in ((reencode(known, quality=50), True), (aligned_face(SECOND_SHOT), False)):
+        v = features.Verification(
+            inliers=30,
+            matches=60,
+            inlier_ratio=0.5,
+            box=(0.0, 0.0, 1.0, 1.0),
+            rotation_deg=0.0,
+            scale=1.0,
+            mirrored=False,
+            transform=tuple(map(tuple, scale_to(query, known))),  # type: ignore[arg-type]
+        )
+        grey = features.working_grey(query)
+        assert _looks_the_same(grey, v, stored) is same
+        # an index made before signatures were stored keeps the geometric verdict
+        unsigned = dataclasses.replace(stored, appearance=None)
+        assert _looks_the_same(grey, v, unsigned)
+        # and a damaged signature is no second opinion either
+        assert _looks_the_same(grey, v, dataclasses.replace(stored, appearance=b"RVA\x01junk"))
