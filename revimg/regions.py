@@ -33,24 +33,35 @@ from PIL import Image
 
 #: Long side, in pixels, of the reduced copy regions are looked for in.
 WORK_SIDE = 768
-#: Neighbourhood colour range (levels, any channel) at or below which a pixel is flat.
+#: Neighbourhood grey range (levels) at or below which a pixel is flat.
 FLAT_LEVELS = 3
-#: Cell side, in reduced pixels.
-CELL = 4
-#: A cell is photo-like when at least this share of its pixels is busy.
-CELL_BUSY = 0.6
+#: A colour bin holding this share of the image is one of the UI's colours ...
+PALETTE_SHARE = 0.004
+#: ... counting only pixels inside flat areas this many reduced pixels across ...
+FILL_PX = 7
+#: ... of which at most this many are kept ...
+PALETTE_MAX = 16
+#: ... and a pixel within this many levels (every channel) of one of them is UI.
+PALETTE_TOLERANCE = 6
+#: Side (reduced pixels) of the opening that removes text and the closing that bridges
+#: overlays.
+OPEN_PX = 5
 #: A region covers at least this share of the image ...
-MIN_AREA = 0.006
+MIN_AREA = 0.004
 #: ... and at least this many pixels of the original on each side.
 MIN_SIDE_PX = 96
 #: A region covering this share of the image in both directions is the whole image.
 WHOLE = 0.92
-#: Share of busy pixels in a region's cells (photos: 0.8 and more; text: 0.35 to 0.55).
-MIN_DENSITY = 0.65
+#: Share of busy (textured) pixels in a region: a photo has texture, a gradient or a
+#: flat button in an unusual colour does not.
+MIN_DENSITY = 0.15
+#: Share of exactly flat pixels above which a region is a drawn element (a button with an
+#: icon on it), not a photo, whose noise leaves few pixels exactly flat.
+MAX_FLAT = 0.5
 #: Regions kept per query, largest first.
 MAX_REGIONS = 4
-#: A framed region's photo-like cells fill at least this share of its bounding box.
-MIN_FILL = 0.6
+#: A framed region fills at least this share of its bounding box.
+MIN_FILL = 0.45
 #: Keypoints of an avatar further from its centre than this (fraction of the radius) are
 #: dropped: their patches straddle the disc's edge.
 AVATAR_KEYPOINT_RADIUS = 0.9
@@ -70,8 +81,8 @@ class Region:
     box: tuple[float, float, float, float]
 
 
-def _busy(arr: np.ndarray) -> np.ndarray:
-    """(h, w) bool: the 3 x 3 neighbourhood's grey range exceeds FLAT_LEVELS."""
+def _range(arr: np.ndarray) -> np.ndarray:
+    """(h, w): the grey range (max - min) of each pixel's 3 x 3 neighbourhood."""
     h, w = arr.shape
     pad = np.pad(arr, 1, mode="edge")
     hi = pad[1 : h + 1, 1 : w + 1].copy()
@@ -83,7 +94,12 @@ def _busy(arr: np.ndarray) -> np.ndarray:
             part = pad[dy : dy + h, dx : dx + w]
             np.maximum(hi, part, out=hi)
             np.minimum(lo, part, out=lo)
-    return (hi - lo) > FLAT_LEVELS
+    return hi - lo
+
+
+def _busy(arr: np.ndarray) -> np.ndarray:
+    """(h, w) bool: the 3 x 3 neighbourhood's grey range exceeds FLAT_LEVELS."""
+    return _range(arr) > FLAT_LEVELS
 
 
 def busy_share(img: Image.Image) -> float:
@@ -141,12 +157,15 @@ MIN_UI_SHARE = 0.25
 def analyse(img: Image.Image) -> Proposal:
     """Photo-like regions of ``img`` and whether it looks like UI (none for a plain photo)."""
     small, factor = _reduced(img)
-    if small.width < 4 * CELL or small.height < 4 * CELL:
+    if small.width < 16 or small.height < 16:
         return Proposal((), False)
     if ui_share(small) < MIN_UI_SHARE:  # a photo, not a screenshot or page
         return Proposal((), False)
-    busy = _busy(np.asarray(small.convert("L"), dtype=np.int16))
-    return Proposal(_components(busy, factor), True)
+    rgb = np.asarray(small.convert("RGB"), dtype=np.int16)
+    spread = _range(np.asarray(small.convert("L"), dtype=np.int16))
+    flat = spread <= 1
+    other = _not_ui(rgb, _fills(flat))
+    return Proposal(_components(other, spread > FLAT_LEVELS, flat, factor), True)
 
 
 def propose(img: Image.Image) -> list[Region]:
@@ -154,35 +173,71 @@ def propose(img: Image.Image) -> list[Region]:
     return list(analyse(img).regions)
 
 
-def _components(busy: np.ndarray, factor: int) -> tuple[Region, ...]:
-    """Regions from the busy-pixel mask of the reduced copy (see the module docstring)."""
-    h, w = busy.shape
+def _palette(rgb: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(k, 3) the UI's colours: colour bins (8 levels a channel) whose FLAT pixels make at
+    least PALETTE_SHARE of the image, each as the mean colour of those pixels. UI is drawn
+    in flat fills; a photo's common colours are noisy, so they do not count."""
+    total = rgb[::2, ::2].shape[0] * rgb[::2, ::2].shape[1]
+    sample = rgb[::2, ::2][flat[::2, ::2]].astype(np.int64)
+    codes = ((sample[:, 0] >> 3) << 10) | ((sample[:, 1] >> 3) << 5) | (sample[:, 2] >> 3)
+    counts = np.bincount(codes, minlength=1 << 15)
+    common = np.flatnonzero(counts >= PALETTE_SHARE * total)
+    common = common[np.argsort(-counts[common], kind="stable")][:PALETTE_MAX]
+    sums = np.stack(
+        [np.bincount(codes, weights=sample[:, c], minlength=1 << 15)[common] for c in range(3)],
+        axis=1,
+    )
+    return sums / counts[common][:, None]
+
+
+def _fills(flat: np.ndarray) -> np.ndarray:
+    """Flat pixels inside a flat area at least FILL_PX across: backgrounds, bars, bubbles
+    (not the strokes of text, not a photo's small flat patches)."""
+    import cv2
+
+    k = cv2.getStructuringElement(cv2.MORPH_RECT, (FILL_PX, FILL_PX))
+    return cv2.erode(flat.astype(np.uint8), k).astype(bool)
+
+
+def _not_ui(rgb: np.ndarray, flat: np.ndarray) -> np.ndarray:
+    """(h, w) bool: pixels not within PALETTE_TOLERANCE of a UI colour."""
+    palette = _palette(rgb, flat)
+    ui = np.zeros(rgb.shape[:2], bool)
+    for colour in palette:
+        ui |= (np.abs(rgb - colour).max(axis=2) <= PALETTE_TOLERANCE)
+    return ~ui
+
+
+def _components(
+    other: np.ndarray, busy: np.ndarray, flat: np.ndarray, factor: int
+) -> tuple[Region, ...]:
+    """Regions from the mask of pixels in no UI colour (see the module docstring)."""
     import cv2  # only for images that may hold a photo (not for plain photos)
 
-    gh, gw = h // CELL, w // CELL
-    cells = busy[: gh * CELL, : gw * CELL].reshape(gh, CELL, gw, CELL).mean(axis=(1, 3))
-    photo = (cells >= CELL_BUSY).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    photo = cv2.morphologyEx(photo, cv2.MORPH_CLOSE, kernel)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(photo, connectivity=4)
+    h, w = other.shape
+    mask = other.astype(np.uint8)
+    # opening removes lines of text and thin icons (anti-aliased strokes are off-palette);
+    # closing then bridges what is drawn over a photo (a time stamp, white caption text)
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPEN_PX, OPEN_PX))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, k)
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     found: list[tuple[float, Region]] = []
     for label in range(1, count):
         x, y, cw, ch, area = (int(v) for v in stats[label])
-        if area < MIN_AREA * gh * gw:
+        if area < MIN_AREA * h * w or min(cw, ch) * factor < MIN_SIDE_PX:
             continue
-        if min(cw, ch) * CELL * factor < MIN_SIDE_PX:
+        if cw >= WHOLE * w and ch >= WHOLE * h:
             continue
-        if cw >= WHOLE * gw and ch >= WHOLE * gh:
+        part = labels[y : y + ch, x : x + cw] == label
+        if busy[y : y + ch, x : x + cw][part].mean() < MIN_DENSITY:  # a gradient
             continue
-        mask = labels[y : y + ch, x : x + cw] == label
-        pixels = busy[y * CELL : (y + ch) * CELL, x * CELL : (x + cw) * CELL]
-        cell_mask = np.repeat(np.repeat(mask, CELL, axis=0), CELL, axis=1)
-        if pixels[cell_mask].mean() < MIN_DENSITY:  # lines of text, icons
+        if flat[y : y + ch, x : x + cw][part].mean() > MAX_FLAT:  # a button, an icon
             continue
-        box = (x / gw, y / gh, (x + cw) / gw, (y + ch) / gh)
-        if _is_disc(mask):
+        box = (x / w, y / h, (x + cw) / w, (y + ch) / h)
+        if _is_disc(part):
             found.append((area, Region("avatar", box)))
-        elif mask.mean() >= MIN_FILL:
+        elif part.mean() >= MIN_FILL:
             found.append((area, Region("framed", box)))
     found.sort(key=lambda t: -t[0])
     return tuple(region for _, region in found[:MAX_REGIONS])
