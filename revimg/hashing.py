@@ -401,8 +401,12 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     if with_features:
         from revimg import features
 
-        grey = features.working_grey(img)
-        found, mirrored = features.extract_with_mirror(img, grey=grey)
+        # In a screenshot with photo-like regions, the whole image's keypoints would mostly
+        # fall on the app's chrome and text: the regions, cut out at full size, are searched
+        # instead (a third of a screenshot's check)
+        if not proposed:
+            grey = features.working_grey(img)
+            found, mirrored = features.extract_with_mirror(img, grey=grey)
         for region in proposed:
             query_regions.append(_region_features(img, region))
     return QueryHashes(

@@ -26,6 +26,7 @@ distance, or local features with the acceptance rule) decides.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,6 +59,9 @@ MIN_DENSITY = 0.15
 #: Share of exactly flat pixels above which a region is a drawn element (a button with an
 #: icon on it), not a photo, whose noise leaves few pixels exactly flat.
 MAX_FLAT = 0.5
+#: A component with less texture than this may be a photo joined to a smooth area: its
+#: textured part is proposed as well.
+SPLIT_DENSITY = 0.6
 #: Regions kept per query, largest first.
 MAX_REGIONS = 4
 #: A framed region fills at least this share of its bounding box.
@@ -200,12 +204,19 @@ def _fills(flat: np.ndarray) -> np.ndarray:
 
 
 def _not_ui(rgb: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """(h, w) bool: pixels not within PALETTE_TOLERANCE of a UI colour."""
-    palette = _palette(rgb, flat)
-    ui = np.zeros(rgb.shape[:2], bool)
-    for colour in palette:
-        ui |= (np.abs(rgb - colour).max(axis=2) <= PALETTE_TOLERANCE)
-    return ~ui
+    """(h, w) bool: pixels not within about PALETTE_TOLERANCE of a UI colour.
+
+    A look-up table over colours at 4 levels a channel (64 ** 3 entries) marks the bins
+    within reach of a palette colour: one table look-up per pixel instead of a comparison
+    with every palette colour (the tolerance grows by up to 3 levels at bin edges).
+    """
+    near = np.zeros((64, 64, 64), bool)
+    for colour in _palette(rgb, flat):
+        lo = np.clip((colour - PALETTE_TOLERANCE).astype(np.int64), 0, 255) >> 2
+        hi = np.clip((colour + PALETTE_TOLERANCE).astype(np.int64), 0, 255) >> 2
+        near[lo[0] : hi[0] + 1, lo[1] : hi[1] + 1, lo[2] : hi[2] + 1] = True
+    q = rgb >> 2
+    return ~near[q[..., 0], q[..., 1], q[..., 2]]
 
 
 def _components(
@@ -214,33 +225,69 @@ def _components(
     """Regions from the mask of pixels in no UI colour (see the module docstring)."""
     import cv2  # only for images that may hold a photo (not for plain photos)
 
-    h, w = other.shape
     mask = other.astype(np.uint8)
     # opening removes lines of text and thin icons (anti-aliased strokes are off-palette);
     # closing then bridges what is drawn over a photo (a time stamp, white caption text)
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPEN_PX, OPEN_PX))
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, k)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     found: list[tuple[float, Region]] = []
+    for area, region, smooth in _regions_of(mask, busy, flat, factor):
+        if region is not None:
+            found.append((area, region))
+        if smooth is not None:
+            # a photo joined to a smooth area (an avatar over a gradient cover, a photo
+            # beside a gradient banner): the textured part alone is a region too
+            grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3 * OPEN_PX, 3 * OPEN_PX))
+            textured = smooth & cv2.dilate(busy.astype(np.uint8), grow)
+            textured = cv2.morphologyEx(textured, cv2.MORPH_OPEN, k)
+            found += [(a, r) for a, r, _ in _regions_of(textured, busy, flat, factor) if r]
+    found.sort(key=lambda t: -t[0])
+    kept: list[Region] = []
+    for _, region in found:
+        if all(_iou(region.box, other.box) < 0.8 for other in kept):
+            kept.append(region)
+    return tuple(kept[:MAX_REGIONS])
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _regions_of(
+    mask: np.ndarray, busy: np.ndarray, flat: np.ndarray, factor: int
+) -> Iterator[tuple[int, Region | None, np.ndarray | None]]:
+    """Per connected component of ``mask``: its area, the region it makes (or None), and
+    the component as a full-size uint8 mask when much of it is smooth (else None)."""
+    import cv2
+
+    h, w = mask.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=4)
     for label in range(1, count):
         x, y, cw, ch, area = (int(v) for v in stats[label])
         if area < MIN_AREA * h * w or min(cw, ch) * factor < MIN_SIDE_PX:
             continue
-        if cw >= WHOLE * w and ch >= WHOLE * h:
-            continue
         part = labels[y : y + ch, x : x + cw] == label
-        if busy[y : y + ch, x : x + cw][part].mean() < MIN_DENSITY:  # a gradient
-            continue
-        if flat[y : y + ch, x : x + cw][part].mean() > MAX_FLAT:  # a button, an icon
-            continue
+        density = float(busy[y : y + ch, x : x + cw][part].mean())
+        smooth = None
+        if density < SPLIT_DENSITY:
+            smooth = (labels == label).astype(np.uint8)
+        region = None
+        whole = cw >= WHOLE * w and ch >= WHOLE * h
         box = (x / w, y / h, (x + cw) / w, (y + ch) / h)
-        if _is_disc(part):
-            found.append((area, Region("avatar", box)))
+        if whole or density < MIN_DENSITY:  # the whole image; a gradient
+            pass
+        elif flat[y : y + ch, x : x + cw][part].mean() > MAX_FLAT:  # a button, an icon
+            pass
+        elif _is_disc(part):
+            region = Region("avatar", box)
         elif part.mean() >= MIN_FILL:
-            found.append((area, Region("framed", box)))
-    found.sort(key=lambda t: -t[0])
-    return tuple(region for _, region in found[:MAX_REGIONS])
+            region = Region("framed", box)
+        yield area, region, smooth
 
 
 def disc_mask(height: int, width: int, margin: float = 1.0) -> np.ndarray:
