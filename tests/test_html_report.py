@@ -272,6 +272,29 @@ def test_crop_box_is_drawn_only_for_part_of_the_photo() -> None:
         assert page.with_class("box") == [], region
 
 
+def test_query_box_is_drawn_on_the_checked_image() -> None:
+    """A photo found inside a screenshot: the box marks where, on the image checked."""
+    m = match(region={"view": "features", "box": [0.0, 0.0, 1.0, 1.0]})
+    m["query_box"] = [0.3134, 0.274, 0.9701, 0.4795]
+    m["variant"] = "framed"
+    item = ReportItem(result(m), "", jpeg(), [STOCK / "kphotoalbum__jesper.jpg"])
+    _, page = render(item)
+    boxes = page.with_class("box")
+    assert [a["style"] for _, a in boxes] == ["left:31.34%;top:27.4%;width:65.67%;height:20.55%"]
+    assert "the part recognised" in page.text and "Where it was found" in page.text
+    assert "inside a screenshot, page or border" in page.text
+    for bad in (None, [0, 0, 1, 1], ["a", 0, 1, 1], "0 0 1 1"):
+        m["query_box"] = bad
+        _, page = render(ReportItem(result(m), "", jpeg(), [STOCK / "kphotoalbum__jesper.jpg"]))
+        assert page.with_class("box") == [], bad
+
+
+def test_screenshot_hint_is_shown() -> None:
+    item = ReportItem(result(hints=["crop it to the photo alone and check again"]), "", jpeg())
+    _, page = render(item)
+    assert "Tip: crop it to the photo alone and check again" in page.text
+
+
 # ---------------------------------------------------------------------------
 # Escaping
 # ---------------------------------------------------------------------------
