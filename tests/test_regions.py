@@ -176,3 +176,35 @@ def test_a_screenshot_with_no_known_photo_gets_a_hint_and_a_plain_photo_does_not
     assert len(in_shot.hints) == 1 and "crop" in in_shot.hints[0]
     assert in_shot.as_dict()["hints"] == in_shot.hints
     assert plain.verdict == "no_match" and plain.hints == []
+
+
+def test_cli_says_where_in_the_screenshot_in_every_format(
+    built_index: Path, tmp_path: Path
+) -> None:
+    import csv
+    import json
+
+    from typer.testing import CliRunner
+
+    from revimg.cli import app
+
+    shot, box = chat(_photo())
+    path = tmp_path / "shot.png"
+    shot.save(path)
+    with Image.open(SUSPECTS / "unrelated.jpg") as im:
+        other, _ = chat(im.convert("RGB"))
+    other_path = tmp_path / "other.png"
+    other.save(other_path)
+    runner = CliRunner()
+    args = ["check", str(path), str(other_path), "--index", str(built_index)]
+    table = runner.invoke(app, [*args, "--format", "table"])
+    assert table.exit_code == 1
+    assert "found in: x 3" in table.output and "of the image you checked" in table.output
+    assert "tip: this looks like a screenshot" in table.output
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).output)))
+    assert rows[0]["variant"].endswith("framed") and len(rows[0]["query_box"].split()) == 4
+    assert rows[-1]["verdict"] == "no_match" and "crop it to the photo" in rows[-1]["hints"]
+    lines = runner.invoke(app, [*args, "--format", "jsonl"]).output.splitlines()
+    first, second = (json.loads(line) for line in lines)
+    assert _iou(first["matches"][0]["query_box"], _fractions(box, PHONE)) >= 0.7
+    assert second["hints"] and second["matches"] == []
