@@ -39,6 +39,11 @@ def test_screenshot_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
             str(STOCK),
             "--layouts",
             "messenger-fullscreen,dating-card",
+            "--per-photo",
+            "1",
+            "--deliveries",
+            "png",
+            "--no-faces",
             "--json",
             str(out),
         ]
@@ -73,3 +78,65 @@ def test_screenshot_layouts_are_well_formed_and_deterministic() -> None:
             assert 0 <= left < right <= 1 and 0 <= top < bottom <= 1, (name, box)
             again, box_again = layout(photo, random.Random(i))
             assert box_again == box and again.tobytes() == shot.tobytes(), name
+
+
+def test_screenshot_benchmark_forwarded_and_same_person_rows(tmp_path: Path) -> None:
+    """The forwarded delivery and the same-person rows, on the one stock pair of shots."""
+    import shutil
+
+    import screenshots
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("kphotoalbum__bar55.jpg", "kphotoalbum__bar55_2.jpg", "kphotoalbum__spiff.jpg"):
+        shutil.copy(STOCK / name, photos / name)
+    out = tmp_path / "shots.json"
+    code = screenshots.main(
+        [
+            "--photos",
+            str(photos),
+            "--layouts",
+            "chat-bubble",
+            "--per-photo",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    figures = json.loads(out.read_text())
+    rows = {r["layout"]: r for r in figures["rows"]}
+    assert rows["chat-bubble"]["delivery"] == "png"
+    assert rows["chat-bubble/forwarded"]["delivery"] == "forwarded"
+    for name in ("chat-bubble", "chat-bubble/forwarded"):
+        assert rows[name]["n"] == 2 and rows[name]["distractor_checks"] == 1
+        assert rows[name]["target"] == screenshots.TARGETS["chat-bubble"]
+    # bar55 is indexed, bar55_2 is not: two faces, each in every framing
+    assert figures["same_person"]["faces"] == ["bar55#0 vs bar55_2#0", "bar55#1 vs bar55_2#1"]
+    framings = figures["same_person"]["framings"]
+    assert rows["same-person (aligned faces)"]["n"] == 2 * framings
+    other = [r for name, r in rows.items() if name.startswith("same-person/other: ")]
+    assert len(other) == 5  # crop; chat bubble and profile avatar, png and forwarded
+    assert all(r["n"] == 2 * framings and r["recall_at_1"] is None for r in other)
+    assert figures["same_person"]["checks"] == 5 * 2 * framings
+    assert screenshots.main(["--photos", str(photos), "--deliveries", "gif"]) == 2
+
+
+def test_forwarded_delivery_is_seeded() -> None:
+    import io
+
+    from PIL import Image
+    from screenshots import deliver
+
+    shot = Image.open(STOCK / "kphotoalbum__bar55.jpg").convert("RGB").resize((1080, 2340))
+    data, how = deliver(shot, "forwarded", "chat-bubble:x.jpg:0")
+    again, how_again = deliver(shot, "forwarded", "chat-bubble:x.jpg:0")
+    assert data == again and how == how_again
+    width, quality = how.split("w-q")
+    assert int(width) in (720, 864) and 60 <= int(quality) <= 85
+    im = Image.open(io.BytesIO(data))
+    assert im.format == "JPEG" and im.width == int(width)
+    assert im.height == round(2340 * int(width) / 1080)
+    seen = {deliver(shot, "forwarded", f"s{i}")[1] for i in range(12)}
+    assert len(seen) > 1  # the width and quality vary with the seed
+    assert deliver(shot, "png", "s")[0][:8] == b"\x89PNG\r\n\x1a\n"
