@@ -28,6 +28,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
@@ -218,6 +219,14 @@ def upright(path: Path) -> Image.Image:
         return ImageOps.exif_transpose(im).convert("RGB")
 
 
+def build_index(location: Path, photos: list[Path]) -> tuple[Any, Any]:
+    """An index of ``photos`` (named by file name) at ``location``, ready to search."""
+    index = open_index(location, create=True)
+    stats = builder.run(index, [(p, p.name) for p in photos])
+    index.refresh()
+    return index, stats
+
+
 class NaiveBaseline:
     """What users of imagehash write: pHash of a full decode, distance <= 10, nothing else."""
 
@@ -271,9 +280,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        index = open_index(Path(tmp) / "index", create=True)
-        stats = builder.run(index, [(p, p.name) for p in indexed])
-        index.refresh()
+        index, stats = build_index(Path(tmp) / "index", indexed)
         build_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         baseline = NaiveBaseline(indexed)

@@ -31,7 +31,6 @@ used (they are the more precise alignment anyway).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import re
 import sys
@@ -50,6 +49,9 @@ sys.path.insert(0, str(REPO))
 from revimg import appearance as A  # noqa: E402
 from revimg import features as F  # noqa: E402
 from revimg.imaging import decode  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from accuracy import encode  # noqa: E402
 
 DEFAULT_PHOTOS = REPO.parent / "shared" / "corpus" / "photos"
 PAGE = (245, 245, 247)  # page colour of the app screenshots
@@ -231,19 +233,6 @@ EDITS: dict[str, tuple[Edit, str]] = {
     "avatar": (_avatar, "JPEG"),
     "chat-bubble": (_chat_bubble, "PNG"),
 }
-
-
-def encode(im: Image.Image, fmt: str) -> bytes:
-    buf = io.BytesIO()
-    if fmt == "JPEG30":
-        im.save(buf, "JPEG", quality=30)
-    elif fmt == "JPEG":
-        im.save(buf, "JPEG", quality=90)
-    elif fmt == "WEBP":
-        im.save(buf, "WEBP", quality=75)
-    else:
-        im.save(buf, fmt)
-    return buf.getvalue()
 
 
 def as_query(im: Image.Image, fmt: str) -> Image.Image:

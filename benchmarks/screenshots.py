@@ -54,12 +54,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 # accuracy puts the repository on sys.path for the revimg imports below
 import appearance_eval  # noqa: E402
-from accuracy import DEFAULT_PHOTOS, FP_TARGET, encode, print_findings, split, upright  # noqa: E402
+from accuracy import (  # noqa: E402
+    DEFAULT_PHOTOS,
+    FP_TARGET,
+    build_index,
+    encode,
+    print_findings,
+    split,
+    upright,
+)
 from layouts import LAYOUTS, Box  # noqa: E402
 
 from revimg import builder  # noqa: E402
 from revimg.checker import check_source  # noqa: E402
-from revimg.index import open_index  # noqa: E402
 from revimg.matching import DEFAULT_THRESHOLD  # noqa: E402
 from revimg.sources import Source  # noqa: E402
 
@@ -248,9 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     faces_s = 0.0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        index = open_index(Path(tmp) / "index", create=True)
-        stats = builder.run(index, [(p, p.name) for p in indexed])
-        index.refresh()
+        index, stats = build_index(Path(tmp) / "index", indexed)
         build_s = time.perf_counter() - t0
         print(f"index: {stats.summary()}")
 
