@@ -146,6 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("plain", "screenshot"):
         this, other = med[("this", kind)], med[("other", kind)]
         print(f"{kind:<12}{this:>9.1f}{other:>9.1f}{this / other:>12.2f}")
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from layouts import LAYOUTS
+
+    names = sorted(LAYOUTS)
+    plain = med[("this", "plain")]
+    for i, layout in enumerate(names):
+        mine = statistics.median(times[("this", "screenshot")][i :: len(names)]) * 1000
+        print(f"  {layout:<22}{mine:>9.1f} ms, {mine / plain:.2f} x plain")
     ratio = med[("this", "screenshot")] / med[("this", "plain")]
     print(f"screenshot / plain in this tree: {ratio:.2f} (target <= 3)")
     print(

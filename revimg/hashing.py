@@ -403,12 +403,15 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
 
         # In a screenshot with photo-like regions, the whole image's keypoints would mostly
         # fall on the app's chrome and text: the regions, cut out at full size, are searched
-        # instead (a third of a screenshot's check)
-        if not proposed:
+        # instead (a third of a screenshot's check). Unless a region fills much of it (a
+        # card, a photo opened full screen): then the whole image is looked at too, in case
+        # the region missed part of the photo (a pale sky taken for the page).
+        if not proposed or max(_area(r.box) for r in proposed) >= WHOLE_LOOK_AREA:
             grey = features.working_grey(img)
             found, mirrored = features.extract_with_mirror(img, grey=grey)
         for region in proposed:
-            query_regions.append(_region_features(img, region))
+            if found is None or _area(region.box) < WHOLE_LOOK_AREA:
+                query_regions.append(_region_features(img, region))
     return QueryHashes(
         hashes,
         tuple(views),
@@ -419,6 +422,15 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         screenshot_like=proposal.screenshot_like,
         grey=grey,
     )
+
+
+#: A screenshot's whole image is searched with local features too when one of its
+#: regions covers at least this share of it.
+WHOLE_LOOK_AREA = 0.35
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
 def _pixel_box(
