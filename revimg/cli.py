@@ -230,12 +230,12 @@ def _render_result(console: Console, result: Any, *, quiet: bool = False) -> Non
 
     style = "bold red" if result.verdict == "match" else ("yellow" if result.error else "green")
     console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
+    for hint in result.hints:  # what to try next: shown even with --quiet
+        console.print(f"  tip: {escape(hint)}")
     if quiet:
         return
     for warning in result.warnings:
         console.print(f"  note: {escape(warning)}")
-    for hint in result.hints:
-        console.print(f"  tip: {escape(hint)}")
     for rank, m in enumerate(result.matches, 1):
         head, details = describe_match(m)
         console.print(f"  {rank}. {escape(head)}")

@@ -365,6 +365,17 @@ def content_boxes(img: Image.Image) -> list[tuple[float, float, float, float]]:
     return boxes
 
 
+#: Long side above which a query is box-reduced before its PDQ hashes: PDQ samples 64
+#: points a side, and a phone screenshot (a PNG at full size, 2340 px) made its matrix
+#: products cost 25 ms a view. JPEGs are decoded at reduced scale already.
+PDQ_QUERY_SIDE = 1024
+
+
+def _pdq_copy(img: Image.Image) -> Image.Image:
+    factor = -(-max(img.size) // PDQ_QUERY_SIDE)
+    return img.reduce(factor) if factor > 1 else img
+
+
 def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> QueryHashes:
     """Hash a photo to check: every dihedral variant, of the whole image and of its content.
 
@@ -374,7 +385,7 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
     from revimg import regions as regionlib
 
     img = decoded.image
-    lum = pdqlib.luma(img)
+    lum = pdqlib.luma(_pdq_copy(img))
     pdq_vars, quality = pdqlib.dihedral_luma(lum)
     views = [QueryView("full", None, pdq_vars, quality)]
     for box in content_boxes(img):

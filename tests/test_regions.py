@@ -201,6 +201,9 @@ def test_cli_says_where_in_the_screenshot_in_every_format(
     assert table.exit_code == 1
     assert "found in: x 3" in table.output and "of the image you checked" in table.output
     assert "tip: this looks like a screenshot" in table.output
+    quiet = runner.invoke(app, [*args, "--format", "table", "--quiet"])
+    assert "tip: this looks like a screenshot" in quiet.output
+    assert "found in:" not in quiet.output
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).output)))
     assert rows[0]["variant"].endswith("framed") and len(rows[0]["query_box"].split()) == 4
     assert rows[-1]["verdict"] == "no_match" and "crop it to the photo" in rows[-1]["hints"]
