@@ -63,16 +63,25 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _err() -> Console:
+def _console(**options: Any) -> Console:
+    """A Rich console that ends a command as the CLI does when its reader goes away (Rich
+    would exit with code 1, the code ``check`` gives for "match")."""
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            _quiet_broken_pipe()
+
+    return _Console(highlight=False, soft_wrap=True, **options)
+
+
+def _err() -> Console:
+    return _console(stderr=True)
 
 
 def _out() -> Console:
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=True)
+    return _console()
 
 
 def escape(text: str) -> str:
@@ -93,6 +102,8 @@ def _user_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         _say("Interrupted; everything finished so far is kept.")
         raise typer.Exit(130) from None
+    except BrokenPipeError:  # here, before Typer turns it into exit code 1 ("match")
+        _quiet_broken_pipe()
 
 
 class Format(StrEnum):
@@ -826,15 +837,63 @@ def index_import(
         _say(stats.summary())
 
 
+#: Exit code of a command whose output pipe was closed by its reader (as SIGPIPE gives).
+EXIT_BROKEN_PIPE = 128 + 13
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: the one guard at the edge of the command line.
+
+    Whatever escapes a command ends as one ``Error: ...`` line and exit code 2, never a
+    traceback or exit code 1 (which ``check`` uses for "match"); ``REVIMG_DEBUG=1`` shows the
+    traceback instead. A reader that closes the output pipe (``revimg check ... | head``)
+    ends the command quietly with code 141, as SIGPIPE ends other Unix tools.
+    """
     for stream in (sys.stdout, sys.stderr):
         # A file name that is not valid UTF-8 (kept by Python as surrogates) is written as
         # an escape, whatever the locale's error handler, instead of ending in a traceback.
         if stream is not None and hasattr(stream, "reconfigure"):
             if stream.errors == "strict":
                 stream.reconfigure(errors="backslashreplace")
-    app()
+    try:
+        code = app(standalone_mode=False)  # an exit code when a command raised typer.Exit
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except (typer.Exit, SystemExit) as exc:
+        code = exc.exit_code if isinstance(exc, typer.Exit) else exc.code
+        sys.exit(code)
+    except typer.Abort:
+        _say("Aborted.")
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # noqa: BLE001 - the edge: nothing else may escape
+        _click_error = _usage_error(exc)
+        if _click_error is not None:
+            sys.exit(_click_error)
+        if os.environ.get("REVIMG_DEBUG"):
+            raise
+        _say(f"Error: unexpected {type(exc).__name__}: {exc} (a bug: please report it)")
+        sys.exit(EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: Exception) -> int | None:
+    """Show a command-line usage error as Typer does and give its exit code (2), or None."""
+    from typer._click.exceptions import ClickException
+
+    if not isinstance(exc, ClickException):
+        return None
+    exc.show()
+    return exc.exit_code
+
+
+def _quiet_broken_pipe() -> None:
+    """End quietly once stdout's reader is gone (nothing more can reach it)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(EXIT_BROKEN_PIPE)
 
 
 if __name__ == "__main__":

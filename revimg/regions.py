@@ -62,6 +62,9 @@ MAX_FLAT = 0.5
 #: A component with less texture than this may be a photo joined to a smooth area: its
 #: textured part is proposed as well.
 SPLIT_DENSITY = 0.6
+#: Distinct grey levels a region has at least: photos have 200 and more, a drawn button
+#: with an anti-aliased icon about 40.
+MIN_LEVELS = 96
 #: Regions kept per query, largest first.
 MAX_REGIONS = 4
 #: A framed region fills at least this share of its bounding box.
@@ -166,10 +169,11 @@ def analyse(img: Image.Image) -> Proposal:
     if ui_share(small) < MIN_UI_SHARE:  # a photo, not a screenshot or page
         return Proposal((), False)
     rgb = np.asarray(small.convert("RGB"), dtype=np.int16)
-    spread = _range(np.asarray(small.convert("L"), dtype=np.int16))
+    grey = np.asarray(small.convert("L"), dtype=np.int16)
+    spread = _range(grey)
     flat = spread <= 1
     other = _not_ui(rgb, _fills(flat))
-    return Proposal(_components(other, spread > FLAT_LEVELS, flat, factor), True)
+    return Proposal(_components(other, spread > FLAT_LEVELS, flat, grey, factor), True)
 
 
 def propose(img: Image.Image) -> list[Region]:
@@ -220,7 +224,7 @@ def _not_ui(rgb: np.ndarray, flat: np.ndarray) -> np.ndarray:
 
 
 def _components(
-    other: np.ndarray, busy: np.ndarray, flat: np.ndarray, factor: int
+    other: np.ndarray, busy: np.ndarray, flat: np.ndarray, grey: np.ndarray, factor: int
 ) -> tuple[Region, ...]:
     """Regions from the mask of pixels in no UI colour (see the module docstring)."""
     import cv2  # only for images that may hold a photo (not for plain photos)
@@ -232,7 +236,7 @@ def _components(
     mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, k)
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k)
     found: list[tuple[float, Region]] = []
-    for area, region, smooth in _regions_of(mask, busy, flat, factor):
+    for area, region, smooth in _regions_of(mask, busy, flat, grey, factor):
         if region is not None:
             found.append((area, region))
         if smooth is not None:
@@ -241,7 +245,7 @@ def _components(
             grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3 * OPEN_PX, 3 * OPEN_PX))
             textured = smooth & cv2.dilate(busy.astype(np.uint8), grow)
             textured = cv2.morphologyEx(textured, cv2.MORPH_OPEN, k)
-            found += [(a, r) for a, r, _ in _regions_of(textured, busy, flat, factor) if r]
+            found += [(a, r) for a, r, _ in _regions_of(textured, busy, flat, grey, factor) if r]
     found.sort(key=lambda t: -t[0])
     kept: list[Region] = []
     for _, region in found:
@@ -259,7 +263,7 @@ def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
 
 
 def _regions_of(
-    mask: np.ndarray, busy: np.ndarray, flat: np.ndarray, factor: int
+    mask: np.ndarray, busy: np.ndarray, flat: np.ndarray, grey: np.ndarray, factor: int
 ) -> Iterator[tuple[int, Region | None, np.ndarray | None]]:
     """Per connected component of ``mask``: its area, the region it makes (or None), and
     the component as a full-size uint8 mask when much of it is smooth (else None)."""
@@ -282,6 +286,8 @@ def _regions_of(
         if whole or density < MIN_DENSITY:  # the whole image; a gradient
             pass
         elif flat[y : y + ch, x : x + cw][part].mean() > MAX_FLAT:  # a button, an icon
+            pass
+        elif len(np.unique(grey[y : y + ch, x : x + cw][part])) < MIN_LEVELS:  # an icon
             pass
         elif _is_disc(part):
             region = Region("avatar", box)
