@@ -28,6 +28,7 @@ from typing import Any, TextIO
 from revimg.errors import BankError
 from revimg.hashing import View
 from revimg.index import DB_NAME, VIEW_NAMES, Entry, PlainBankBatch, SQLiteIndex, open_index
+from revimg.text import csv_cell, from_csv_cell
 
 FORMAT_NAME = "revimg-hash-bank"
 FORMAT_VERSION = 1
@@ -82,11 +83,18 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
             row = _entry_dict(e)
             row["views"] = json.dumps(row["views"], sort_keys=True)
             row["meta"] = json.dumps(row["meta"], sort_keys=True, ensure_ascii=False)
-            writer.writerow({k: "" if row[k] is None else row[k] for k in CSV_FIELDS})
+            writer.writerow({k: _csv_value(row[k]) for k in CSV_FIELDS})
             count += 1
     else:
         raise BankError(f"unknown bank format {fmt!r}: use jsonl or csv")
     return count
+
+
+def _csv_value(value: Any) -> Any:
+    """A bank CSV cell: numbers as they are, text that no spreadsheet evaluates."""
+    if value is None:
+        return ""
+    return value if isinstance(value, int | float) else csv_cell(str(value))
 
 
 @dataclass
@@ -328,7 +336,12 @@ def _parse_lines(
             for row in reader:
                 number = reader.line_num
                 try:
-                    yield _parse_record({k: v for k, v in row.items() if k is not None}, origin)
+                    cells = {
+                        k: from_csv_cell(v) if isinstance(v, str) else v
+                        for k, v in row.items()
+                        if k is not None
+                    }
+                    yield _parse_record(cells, origin)
                 except _Bad as exc:
                     bad(number, str(exc))
                 except (ValueError, TypeError, OverflowError, RecursionError):

@@ -23,6 +23,7 @@ import typer  # noqa: E402
 
 import revimg  # noqa: E402
 from revimg.errors import RevimgError, UsageError  # noqa: E402
+from revimg.text import terminal  # noqa: E402
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -58,9 +59,7 @@ def _say(message: str) -> None:
     Characters a terminal would act on (a newline or an escape sequence in a file name,
     say) or cannot show (undecodable bytes of a name) are written as escapes instead.
     """
-    if not message.isprintable():
-        message = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
-    print(message, file=sys.stderr, flush=True)
+    print(terminal(message), file=sys.stderr, flush=True)
 
 
 def _console(**options: Any) -> Console:
@@ -85,10 +84,11 @@ def _out() -> Console:
 
 
 def escape(text: str) -> str:
-    """Escape text for Rich markup."""
+    """Text for the terminal through Rich: control characters shown as escapes (see
+    :func:`revimg.text.terminal`), then Rich markup escaped."""
     from rich.markup import escape as rich_escape
 
-    return rich_escape(text)
+    return rich_escape(terminal(text))
 
 
 @contextmanager
@@ -555,9 +555,9 @@ def inspect(
             if writer is not None:
                 writer.write({"query": source.label, "findings": lines, **found.to_dict()})
                 continue
-            print(f"{source.label}:")
+            print(f"{terminal(source.label)}:")
             for line in lines or ["no metadata that says where the photo came from"]:
-                print(f"  {line}")
+                print(f"  {terminal(line)}")
         if writer is not None:
             writer.close()
     if failed:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from revimg.matching import CheckResult, Match
+from revimg.text import csv_cell
 
 FORMATS = ("table", "json", "jsonl", "csv")
 CHECK_CSV_FIELDS = (
@@ -97,15 +98,18 @@ class Writer:
 
 
 def _cell(value: Any) -> Any:
+    """One CSV cell: numbers as they are, text that no spreadsheet evaluates."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int | float):
+        return value
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        value = ";".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return csv_cell(str(value))
 
 
 def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
