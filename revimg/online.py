@@ -195,6 +195,7 @@ def search_online(
                 image_bytes,
                 image_url,
                 sha256,
+                secrets,
             )
             for name in chosen
         }
@@ -244,6 +245,7 @@ def _run_one(
     image_bytes: bytes | None,
     image_url: str | None,
     sha256: str | None,
+    secrets: list[str],
 ) -> ProviderResult:
     """One provider, start to finish; every ProviderError becomes the result's error."""
     config = settings.config(name)
@@ -307,7 +309,16 @@ def _run_one(
         message = redact(str(exc))  # every key was registered with the redactor up front
         log.info("%s failed after %.2f s: %s", name, time.monotonic() - started, message)
         return failed(sent, message, exc.kind)
+    except Exception as exc:  # noqa: BLE001 - an answer no parser foresaw never ends the check
+        # (nested 200,000 deep, a 400-digit score, a field of the wrong type): the provider
+        # failed, the local search and the other providers go on
+        log.info("%s: unreadable answer: %s", name, type(exc).__name__)
+        return failed(
+            send, f"{name}: the answer could not be read ({type(exc).__name__})", "malformed"
+        )
     log.info("%s: %d matches in %.2f s", name, len(matches), time.monotonic() - started)
+    # keys out before anything is written to disk (an answer can echo the request)
+    matches = tuple(_scrub_match(m, secrets) for m in matches) if secrets else matches
     if store is not None and key is not None:
         store.put(name, key, matches)
     return make(send, matches)

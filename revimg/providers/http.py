@@ -87,7 +87,7 @@ class Fetched:
         """The body as JSON (ProviderError "malformed JSON in the response" otherwise)."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise ProviderError(
                 self.provider,
                 f"malformed JSON in the response (HTTP {self.status})",
@@ -112,9 +112,23 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     with _SECRETS_LOCK:
         values = {*_SECRETS, *secrets}
     for value in sorted((v for v in values if len(v) >= MIN_SECRET_LENGTH), key=len, reverse=True):
-        text = text.replace(value, "***")
+        # the key as it is, and as error messages quote it (escaped, bytes, URL-encoded)
+        for form in _forms(value):
+            text = text.replace(form, "***")
     text = _KEY_PARAM.sub(r"\1***", text)
     return _KEY_HEADER.sub(r"\1***", text)
+
+
+def _forms(value: str) -> list[str]:
+    from urllib.parse import quote
+
+    forms = {
+        value,
+        repr(value)[1:-1],
+        repr(value.encode("utf-8", "surrogateescape"))[2:-1],
+        quote(value, safe=""),
+    }
+    return sorted(forms, key=len, reverse=True)
 
 
 def clean_reason(text: str, secrets: Iterable[str] = ()) -> str:
@@ -274,6 +288,12 @@ def fetch(
                 files=files,
                 json_body=json_body,
             )
+        except (httpx.LocalProtocolError, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            # refused before a byte left: an illegal header value, an unusable URL
+            reason = clean_reason(str(exc) or type(exc).__name__, secrets)
+            raise ProviderError(
+                provider, f"could not make the request ({reason}); nothing was sent", kind="prepare"
+            ) from None
         except httpx.TimeoutException:
             if capped:
                 raise _deadline_error(provider, deadline, attempt) from None

@@ -245,10 +245,12 @@ def load_settings(
 
     return OnlineSettings(
         providers=tuple(selected),
-        timeout=_number(online, "timeout", DEFAULT_TIMEOUT, path, positive=True),
-        deadline=_number(online, "deadline", DEFAULT_DEADLINE, path, positive=True),
-        tries=int(_number(online, "tries", DEFAULT_TRIES, path, positive=True, integer=True)),
-        cache_ttl_days=_number(online, "cache_ttl_days", DEFAULT_CACHE_TTL_DAYS, path),
+        timeout=_number(online, "timeout", DEFAULT_TIMEOUT, path, positive=True, most=3600),
+        deadline=_number(online, "deadline", DEFAULT_DEADLINE, path, positive=True, most=86400),
+        tries=int(
+            _number(online, "tries", DEFAULT_TRIES, path, positive=True, integer=True, most=10)
+        ),
+        cache_ttl_days=_number(online, "cache_ttl_days", DEFAULT_CACHE_TTL_DAYS, path, most=3650),
         configs=configs,
         config_file=path,
     )
@@ -287,14 +289,15 @@ def _provider_config(
     for var in cls.key_names:
         value = env.get(var, "").strip()
         if value:
-            key, key_source = Secret(value), var
+            key, key_source = Secret(_valid_key(value, var)), var
             break
     if key is None and "key" in table:
         value = table["key"]
+        where = f"{path}: [providers.{name}] key"
         if not isinstance(value, str):
-            raise UsageError(f"{path}: [providers.{name}] key must be a string")
+            raise UsageError(f"{where} must be a string")
         if value.strip():
-            key, key_source = Secret(value.strip()), str(path)
+            key, key_source = Secret(_valid_key(value.strip(), where)), str(path)
 
     base_url, url_source = cls.default_url, "default"
     if "url" in table:
@@ -308,11 +311,29 @@ def _provider_config(
     return ProviderConfig(name, key, key_source, base_url.rstrip("/"), url_source)
 
 
+def _valid_key(value: str, where: str) -> str:
+    """An API key as services issue them: printable ASCII, no spaces (the key itself is never
+    shown: a newline or NUL in it would otherwise end up in an HTTP error message)."""
+    if not all(33 <= ord(c) <= 126 for c in value) or len(value) > 4096:
+        raise UsageError(
+            f"{where}: the API key has characters an API key cannot have (spaces, control "
+            "characters or non-ASCII letters): copy it again from the service's page"
+        )
+    return value
+
+
 def _valid_url(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise UsageError(f"{where} must be a string")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value.strip())
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:  # "http://[::1": not a URL at all
+        raise UsageError(
+            f"{where} must be an http(s) URL such as https://api.example.com"
+        ) from None
+    if parts.scheme not in ("http", "https") or not host:
         raise UsageError(f"{where} must be an http(s) URL such as https://api.example.com")
     if parts.username or parts.password or parts.query or parts.fragment:
         raise UsageError(f"{where} must be a plain base URL (no credentials, query or fragment)")
@@ -334,9 +355,11 @@ def _number(
     *,
     positive: bool = False,
     integer: bool = False,
+    most: float,
 ) -> float:
     value = table.get(name, default)
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = ok and math.isfinite(value) and value <= most
     if ok and integer:
         ok = float(value).is_integer()
     if ok:
@@ -344,5 +367,8 @@ def _number(
     if not ok:
         kind = "a whole number" if integer else "a number"
         sign = "above 0" if positive else "of 0 or more"
-        raise UsageError(f"{path}: [online] {name} must be {kind} {sign}, got {value!r}")
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:40] + "..."
+        raise UsageError(
+            f"{path}: [online] {name} must be {kind} {sign}, at most {most:g}, got {shown}"
+        )
     return float(value)

@@ -153,7 +153,17 @@ def test_malformed_toml_names_the_file_in_one_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "fragment"),
     [
-        ("[online]\ntimeout = 'slow'\n", "[online] timeout must be a number above 0, got 'slow'"),
+        (
+            "[online]\ntimeout = 'slow'\n",
+            "timeout must be a number above 0, at most 3600, got 'slow'",
+        ),
+        ("[online]\ntimeout = 1e308\n", "[online] timeout must be a number above 0, at most 3600"),
+        ("[online]\ndeadline = 1e400\n", "[online] deadline must be a number above 0"),
+        ("[online]\ntries = 100000\n", "[online] tries must be a whole number above 0, at most 10"),
+        ("[providers.tineye]\nurl = 'http://[::1'\n", "url must be an http(s) URL"),
+        ("[providers.tineye]\nurl = 'http://x.example:port'\n", "url must be an http(s) URL"),
+        ('[providers.tineye]\nkey = "abc\\ndef"\n', "characters an API key cannot have"),
+        ("[providers.tineye]\nkey = 'clé-secrète'\n", "characters an API key cannot have"),
         ("[online]\ntimeout = 0\n", "[online] timeout must be a number above 0"),
         ("[online]\ntries = 1.5\n", "[online] tries must be a whole number above 0"),
         ("[online]\ncache_ttl_days = -1\n", "cache_ttl_days must be a number of 0 or more"),
