@@ -124,7 +124,38 @@ def _text(value: Any, what: str) -> str:
         raise _Bad(f"{what} must be a non-empty string")
     if len(value) > _MAX_TEXT or "\x00" in value:
         raise _Bad(f"{what} is too long or holds a NUL character")
+    if not _unicode(value):
+        raise _Bad(f"{what} is not valid Unicode (a lone surrogate)")
     return value
+
+
+def _unicode(value: str) -> bool:
+    """True when ``value`` can be stored as UTF-8 (no lone surrogates from a JSON escape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+#: The origin of entries indexed from files on this machine: never a bank's.
+LOCAL_ORIGIN = "file"
+
+
+def bank_origin(label: str) -> str:
+    """A bank's origin label made safe to store: a file name that is not valid UTF-8 keeps
+    its undecodable bytes as escapes, and the local origin is refused.
+
+    Raises:
+        BankError: the label is ``file`` (it would make the bank's names pass for paths).
+    """
+    label = label.encode("utf-8", "backslashreplace").decode("utf-8")
+    if label.strip() == LOCAL_ORIGIN:
+        raise BankError(
+            f"the origin '{LOCAL_ORIGIN}' is kept for photos indexed from this machine: "
+            "give the bank another name with --origin"
+        )
+    return label
 
 
 def _opt_int(value: Any, what: str, lo: int, hi: int) -> int | None:
@@ -166,6 +197,8 @@ def _parse_record(record: Any, origin: str) -> Entry:
             raise _Bad("meta is not valid JSON") from None
     if not isinstance(meta, dict):
         raise _Bad("meta must be an object")
+    if not _unicode(json.dumps(meta, ensure_ascii=False)):
+        raise _Bad("meta is not valid Unicode (a lone surrogate)")
     views_value = record.get("views") or []
     if isinstance(views_value, str):
         try:
@@ -229,7 +262,7 @@ def _parse_plain(line: str, origin: str) -> Entry:
         label = parts[1].strip() if len(parts) > 1 else ""
     if not label:
         label = pdq.hex()
-    elif len(label) > _MAX_TEXT or "\x00" in label:
+    elif len(label) > _MAX_TEXT or "\x00" in label or not _unicode(label):
         _text(label, "label")  # raises
     return Entry(0, label, None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ())
 
@@ -431,6 +464,7 @@ def import_lines(
     ``BankError`` and rolls everything back: the index is left as it was.
     """
     started = time.perf_counter()
+    origin = bank_origin(origin)
     skipped: list[tuple[int, str]] = []
     kind, stream = _detect(source, where)
     bad = _reporter(where, skip_bad, skipped)

@@ -416,7 +416,13 @@ def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
                 data = imaging.read_bytes(source.path, source.label)
             except ImageError:
                 data = None
-        items.append(ReportItem.from_result(result.as_dict(), verdict_sentence(result), data))
+        # only entries indexed from a file here have a path: a bank's names are labels,
+        # never opened, whatever the bank calls itself
+        files = [
+            m.entry.path if m.entry.path is not None and Path(m.entry.path).is_file() else None
+            for m in result.matches
+        ]
+        items.append(ReportItem(result.as_dict(), verdict_sentence(result), data, tuple(files)))
     try:
         write_report(path, items)
     except OSError as exc:

@@ -94,7 +94,12 @@ class ReportItem:
         *,
         findings: Sequence[str] | None = None,
     ) -> ReportItem:
-        """An item whose ``match_files`` are the matches' indexed files that exist on disk."""
+        """An item whose ``match_files`` are the matches' indexed files that exist on disk.
+
+        Only for results of an index whose entries of origin ``file`` were all indexed from
+        files here (revimg refuses that origin for banks); with the ``Match`` objects at
+        hand, pass ``match_files`` from ``m.entry.path`` instead, as ``revimg check`` does.
+        """
         files: list[str | Path | None] = []
         for m in _dicts(result.get("matches")):
             path = m.get("path")
