@@ -782,13 +782,12 @@ def index_export(
             if output is None:
                 count = bank.export(idx, sys.stdout, fmt.value)
             else:
-                tmp = output.with_name(output.name + ".revimg-tmp")
+                from revimg.files import output_text
+
                 try:
-                    with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                    with output_text(output) as fh:
                         count = bank.export(idx, fh, fmt.value)
-                    os.replace(tmp, output)
                 except OSError as exc:
-                    tmp.unlink(missing_ok=True)
                     raise UsageError(f"{output}: cannot write ({exc.strerror})") from None
         _say(f"exported {count} entries" + (f" to {output}" if output else ""))
 

@@ -17,8 +17,6 @@ import dataclasses
 import html
 import io
 import math
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -145,20 +143,17 @@ def write_report(
     The file is readable by its owner only: it holds thumbnails of private photos.
 
     Raises:
-        OSError: the folder does not exist or cannot be written.
+        OutputError: the folder does not exist or cannot be written, or ``path`` is a
+            folder, a socket or a named pipe that nothing reads (a device is written in
+            place, never replaced: see :mod:`revimg.files`).
+        OSError: writing failed part way (a full disk).
     """
+    from revimg.files import output_text
+
     target = Path(path)
     text = render_report(items, now=now)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with output_text(target, private=True) as out:
+        out.write(text)
     return target
 
 

@@ -656,7 +656,9 @@ def test_write_report_is_atomic_utf8(tmp_path: Path) -> None:
     assert "Café Ωmega" in target.read_text(encoding="utf-8")
     assert target.stat().st_mode & 0o077 == 0  # private: it holds thumbnails of photos
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
-    with pytest.raises(OSError):
+    from revimg.files import OutputError
+
+    with pytest.raises(OutputError):
         write_report(tmp_path / "missing" / "report.html", items)
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
