@@ -257,6 +257,8 @@ class SQLiteIndex:
                 raise IndexUnusable(
                     f"{label}: cannot create the index folder ({exc.strerror})"
                 ) from None
+        if not create and _zero_bytes(db):
+            raise IndexMissing(label)  # opening it would write a database header into it
         try:
             conn = _connect(db)
         except sqlite3.Error as exc:
@@ -272,11 +274,26 @@ class SQLiteIndex:
                 raise IndexUnusable(f"{label}: cannot open the index ({exc2})") from None
         index = cls(conn, folder, label)
         try:
+            if not create and index._empty():
+                # an empty database (0 bytes, or killed before its first schema): nothing to
+                # read, and a command that only reads never writes one into being
+                raise IndexMissing(label)
             index._migrate()
         except BaseException:
             conn.close()
             raise
         return index
+
+    def _empty(self) -> bool:
+        """True for a database without any schema yet (user_version 0 and no tables)."""
+        try:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise IndexUnusable(
+                f"{self.location}: the index database is unreadable ({exc})"
+            ) from None
+        return version == 0 and tables == 0
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -974,6 +991,17 @@ class _Transaction:
             conn.execute("ROLLBACK")
         if exc_type is not None and issubclass(exc_type, sqlite3.Error):
             raise IndexUnusable(_write_error(self._index.location, rest[0])) from None  # type: ignore[arg-type]
+
+
+def _zero_bytes(db: Path) -> bool:
+    """The database file is empty and no write-ahead log holds anything for it."""
+    try:
+        if db.stat().st_size:
+            return False
+        wal = db.with_name(db.name + "-wal")
+        return not wal.exists() or wal.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _write_error(location: str, exc: sqlite3.Error) -> str:

@@ -348,7 +348,7 @@ def test_kill_build_at_random_moments_loses_nothing(
             info = run_cli(
                 ["index", "info", "--index", str(location), "--format", "json"], timeout=RUN_S
             )
-            if (location / DB_NAME).exists():
+            if _has_schema(location):
                 assert info.code == 0, info.err
                 assert json.loads(info.out)["entries"] == len(after)
             else:  # killed before it made the index: nothing there yet, and it says so
@@ -379,6 +379,18 @@ def test_kill_build_at_random_moments_loses_nothing(
         stray_workers=stray_workers,
         leftover_temp_files=len(leftovers),
     )
+
+
+def _has_schema(location: Path) -> bool:
+    """The index database exists and its first schema was committed."""
+    db = location / DB_NAME
+    if not db.exists():
+        return False
+    conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+    try:
+        return conn.execute("PRAGMA user_version").fetchone()[0] > 0
+    finally:
+        conn.close()
 
 
 def _parse(stderr: str) -> tuple[int, int, int, int]:

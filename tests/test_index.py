@@ -687,3 +687,31 @@ def test_reader_is_not_disturbed_by_a_concurrent_write(index_copy: Path) -> None
     finally:
         writer.close()
         reader.close()
+
+
+def test_read_only_commands_never_make_an_index_out_of_an_empty_file(tmp_path: Path) -> None:
+    """A zero-byte database (damaged, or a build killed before its first schema): check and
+    info say there is no index, exit 2, and leave the folder exactly as it was."""
+    from typer.testing import CliRunner
+
+    from revimg.cli import app
+    from tests.conftest import SUSPECTS
+
+    location = tmp_path / "index"
+    location.mkdir()
+    (location / DB_NAME).write_bytes(b"")
+    before = sorted((p.name, p.stat().st_size) for p in location.iterdir())
+    runner = CliRunner()
+    for args in (
+        ["check", str(SUSPECTS / "mirrored.jpg"), "--index", str(location)],
+        ["index", "info", "--index", str(location)],
+        ["index", "export", "--index", str(location)],
+    ):
+        done = runner.invoke(app, args)
+        assert done.exit_code == 2 and "no index at" in done.output, (args, done.output)
+    assert sorted((p.name, p.stat().st_size) for p in location.iterdir()) == before
+    # a command that writes may make it into an index
+    built = runner.invoke(
+        app, ["index", "add", str(SUSPECTS / "unrelated.jpg"), "--index", str(location)]
+    )
+    assert built.exit_code == 0, built.output
