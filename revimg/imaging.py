@@ -289,6 +289,16 @@ _ORIENTATION_TRANSPOSE = {
 }
 
 
+#: Modes whose huge images are reduced band by band: the colour bands kept.
+_COLOUR_BANDS = {
+    "RGBA": ("R", "G", "B"),
+    "RGBX": ("R", "G", "B"),
+    "RGBa": ("R", "G", "B"),
+    "LA": ("L",),
+    "La": ("L",),
+}
+
+
 def _shrink_upright(img: Image.Image) -> tuple[Image.Image, bool]:
     """Box-reduce a huge image to about ``MAX_WORK_PIXELS``, then apply its EXIF orientation.
 
@@ -303,6 +313,11 @@ def _shrink_upright(img: Image.Image) -> tuple[Image.Image, bool]:
     factor = math.ceil(math.sqrt(img.width * img.height / MAX_WORK_PIXELS))
     if img.mode == "1":
         small = img.convert("L").reduce(factor)
+    elif img.mode in _COLOUR_BANDS:
+        # band by band, alpha dropped as to_rgb drops it: reducing the whole image made a
+        # second full-size copy first (1.5 GB for a 735 KB PNG of 13,400 x 13,400 RGBA)
+        bands = [img.getchannel(band).reduce(factor) for band in _COLOUR_BANDS[img.mode]]
+        small = bands[0] if len(bands) == 1 else Image.merge("RGB", bands)
     elif img.mode in ("P", "PA"):
         small = to_rgb(img).reduce(factor)  # palette indices cannot be averaged
     else:
