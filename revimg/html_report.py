@@ -668,9 +668,12 @@ def _thumbnail(data: bytes, name: str, size: int) -> tuple[bytes, tuple[int, int
     img = decoded.image
     try:
         img.thumbnail((size, size), Image.Resampling.LANCZOS)
+        # pixels only: Pillow would carry the photo's JPEG comment, ICC profile, EXIF and
+        # XMP into the thumbnail (a comment can hold an address)
+        bare = Image.frombytes(img.mode, img.size, img.tobytes())
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=THUMB_QUALITY, optimize=True)
-        return buf.getvalue(), img.size
+        bare.save(buf, "JPEG", quality=THUMB_QUALITY, optimize=True)
+        return buf.getvalue(), bare.size
     finally:
         img.close()
 

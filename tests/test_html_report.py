@@ -766,3 +766,18 @@ def test_report_renders_in_headless_chromium(real_items: list[ReportItem], tmp_p
     )
     run = _run_chromium(binary, tmp_path, bad, "--dump-dom")
     assert len(_console_lines(run.stderr)) >= 2, run.stderr[-2000:]
+
+
+def test_thumbnails_carry_no_metadata_of_the_photo() -> None:
+    """A JPEG comment (it can hold an address), EXIF and XMP stay out of the report."""
+    img = Image.new("RGB", (800, 600), (120, 60, 30))
+    buf = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x010E] = "taken at 12 Secret Street"  # ImageDescription
+    img.save(buf, "JPEG", comment=b"home: 12 Secret Street", exif=exif.tobytes())
+    uri = thumbnail_uri(buf.getvalue(), "photo.jpg")
+    assert uri is not None
+    raw = base64.b64decode(uri.split(",", 1)[1])
+    assert b"Secret" not in raw
+    with Image.open(io.BytesIO(raw)) as thumb:
+        assert "comment" not in thumb.info and "exif" not in thumb.info
