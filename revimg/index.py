@@ -102,6 +102,7 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
     def by_sha256(self, sha256: str) -> list[Entry]: ...
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]: ...
+    def rebuild_search_files(self) -> None: ...
     def shared_search_files(self) -> bool: ...
     def info(self) -> dict[str, Any]: ...
     def close(self) -> None: ...
@@ -226,6 +227,7 @@ class SQLiteIndex:
         self._arrays: search.SearchArrays | None = None
         self._mih: mih.MultiIndex | None = None
         self._searcher: tuple[str, Any] | None = None
+        self._rebuilt = False  # the search files were rebuilt once by this connection
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -911,6 +913,21 @@ class SQLiteIndex:
             except OSError:
                 pass  # a read-only index still searches, from memory
         return made
+
+    def rebuild_search_files(self) -> None:
+        """Build the derived search files again from the database, after they were found to
+        disagree with it (copied from another index, or damaged on disk)."""
+        self._arrays = None
+        self._mih = None
+        self._searcher = None
+        if self._folder is not None:
+            for name in (CACHE_NAME, MIH_NAME, FEATURES_NAME):
+                try:
+                    (self._folder / name).unlink(missing_ok=True)
+                except OSError:
+                    pass  # a read-only index: the rebuilt files stay in memory
+        self._rebuilt = True
+        self.refresh()
 
     def refresh(self) -> None:
         """Bring the search files up to date now (after a build), not at the next check."""

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from revimg.errors import UsageError
+from revimg.errors import IndexUnusable, UsageError
 from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes, hamming
 from revimg.index import VIEW_NAMES, Entry, IndexBackend
 
@@ -226,10 +226,22 @@ def find_matches(
             "only exact copies can be recognised"
         )
     else:
-        for hit in index.search(query.pdq_variants, limit):
-            key = (hit.distance, hit.view, hit.variant)
-            if hit.image_id not in best or key < best[hit.image_id]:
-                best[hit.image_id] = key
+        for attempt in (1, 2):
+            found = _pdq_hits(index, query, limit)
+            entries = index.get(found)
+            if all(_agrees(query, entries.get(i), hit) for i, hit in found.items()):
+                break
+            # the search files disagree with the database (copied from another index, or
+            # damaged): rebuild them from it once, and search again
+            if attempt == 2:
+                raise IndexUnusable(
+                    f"{index.location}: the index's search files disagree with its database "
+                    "even after a rebuild; nothing was changed"
+                )
+            index.rebuild_search_files()
+        for image_id, key in found.items():
+            if image_id not in best or key < best[image_id]:
+                best[image_id] = key
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:top]
     entries = index.get(i for i, _ in ranked)
     matches = []
@@ -263,6 +275,35 @@ def find_matches(
             by_entry[m.entry.id] = m
     ranked_matches = sorted(by_entry.values(), key=lambda m: (-m.score, m.distance, m.entry.id))
     return ranked_matches[:top], warnings
+
+
+def _pdq_hits(
+    index: IndexBackend, query: QueryHashes, limit: int
+) -> dict[int, tuple[int, int, int]]:
+    """image id -> (distance, index view code, query variant row) of its best PDQ hit."""
+    best: dict[int, tuple[int, int, int]] = {}
+    for hit in index.search(query.pdq_variants, limit):
+        key = (hit.distance, hit.view, hit.variant)
+        if hit.image_id not in best or key < best[hit.image_id]:
+            best[hit.image_id] = key
+    return best
+
+
+def _agrees(query: QueryHashes, entry: Entry | None, hit: tuple[int, int, int]) -> bool:
+    """The distance the search files report is the one between the query and the entry's
+    hash in the database (an entry removed since the search agrees: it is skipped)."""
+    if entry is None:
+        return True
+    distance, view_code, row = hit
+    if not 0 <= view_code < len(VIEW_NAMES):
+        return False
+    name = VIEW_NAMES[view_code]
+    stored = (
+        entry.pdq if name == "full" else next((v.pdq for v in entry.views if v.name == name), None)
+    )
+    if stored is None or not 0 <= row < len(query.pdq_variants):
+        return False
+    return hamming(bytes(query.pdq_variants[row]), stored) == distance
 
 
 #: Photos whose local features are verified per query (the best by shared-word votes).
@@ -377,9 +418,16 @@ def _feature_matches(
     # image id -> (verification, query view kind, query box); the most inliers wins
     verified: dict[int, tuple[Any, str, tuple[float, float, float, float] | None]] = {}
     for kind, box, found_features, mirrored, grey in looks:
-        ranked = searcher.candidates(
-            found_features, top=FEATURE_CANDIDATES, mirrored_query=mirrored
-        )
+        try:
+            ranked = searcher.candidates(
+                found_features, top=FEATURE_CANDIDATES, mirrored_query=mirrored
+            )
+        except (ValueError, IndexError, MemoryError):  # a damaged features file: rebuild it
+            index.rebuild_search_files()
+            searcher = index.feature_searcher()
+            ranked = searcher.candidates(
+                found_features, top=FEATURE_CANDIDATES, mirrored_query=mirrored
+            )
         wanted = [image_id for image_id, _ in ranked if image_id not in found]
         stored = index.features_of(wanted) if wanted else {}
         for image_id in wanted:
