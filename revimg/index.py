@@ -9,6 +9,7 @@ server for indexes that outgrow one machine) would implement the same methods.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -217,6 +218,28 @@ def _in_chunks(
         yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _reads(method: _F) -> _F:
+    """A method that reads the database: what a damaged database makes it raise (a table
+    dropped, text that is not UTF-8, metadata that is not JSON, a generation that is not a
+    number) becomes one ``IndexUnusable`` line; the database is left as it is."""
+
+    @functools.wraps(method)
+    def reading(self: SQLiteIndex, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise IndexUnusable(
+                f"{self.location}: the index database is damaged ({reason[:200]}); nothing "
+                "was changed: rebuild it with 'revimg index build' or restore a copy"
+            ) from None
+
+    return reading  # type: ignore[return-value]
+
+
 class SQLiteIndex:
     """An index folder: SQLite store plus a memory-mapped search cache."""
 
@@ -364,6 +387,7 @@ class SQLiteIndex:
             [("updated", str(_now())), ("versions", json.dumps(library_versions()))],
         )
 
+    @_reads
     def file_states(self) -> dict[str, tuple[int, int]]:
         """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds)."""
         rows = self._conn.execute(
@@ -679,6 +703,9 @@ class SQLiteIndex:
     _COLUMNS = "id, name, path, origin, sha256, width, height, pdq, pdq_quality, phash, meta"
 
     def _entry(self, row: tuple[Any, ...], views: tuple[View, ...] = ()) -> Entry:
+        meta = json.loads(row[10])
+        if not isinstance(meta, dict):
+            raise ValueError(f"the metadata of entry {row[0]} is not an object")
         return Entry(
             id=row[0],
             name=row[1],
@@ -690,7 +717,7 @@ class SQLiteIndex:
             pdq=bytes(row[7]),
             pdq_quality=row[8],
             phash=bytes(row[9]) if row[9] is not None else None,
-            meta=json.loads(row[10]),
+            meta=meta,
             views=views,
         )
 
@@ -702,12 +729,22 @@ class SQLiteIndex:
         )
         for image_id, name, box, pdq, quality in _in_chunks(self._conn, sql, ids):
             out.setdefault(image_id, []).append(
-                View(name, tuple(json.loads(box)), bytes(pdq), quality)
+                View(name, _box(box, image_id), bytes(pdq), quality)
             )
         return out
 
     def entries(self) -> Iterator[Entry]:
         """Every entry, in id order, with its views."""
+        try:
+            yield from self._entries()
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise IndexUnusable(
+                f"{self.location}: the index database is damaged ({reason[:200]}); nothing "
+                "was changed: rebuild it with 'revimg index build' or restore a copy"
+            ) from None
+
+    def _entries(self) -> Iterator[Entry]:
         last = 0
         while True:
             rows = self._conn.execute(
@@ -720,6 +757,7 @@ class SQLiteIndex:
                 yield self._entry(r, tuple(views.get(r[0], ())))
             last = rows[-1][0]
 
+    @_reads
     def get(self, ids: Iterable[int]) -> dict[int, Entry]:
         """Entries by id (missing ids are left out)."""
         out: dict[int, Entry] = {}
@@ -729,6 +767,7 @@ class SQLiteIndex:
         views = self._views_of(list(out))
         return {i: dataclasses.replace(e, views=tuple(views.get(i, ()))) for i, e in out.items()}
 
+    @_reads
     def by_sha256(self, sha256: str) -> list[Entry]:
         """Entries whose file content is exactly this."""
         rows = self._conn.execute(
@@ -736,6 +775,7 @@ class SQLiteIndex:
         ).fetchall()
         return [self._entry(r) for r in rows]
 
+    @_reads
     def count(self) -> int:
         """Number of indexed photos."""
         return int(self._conn.execute("SELECT count(*) FROM images").fetchone()[0])
@@ -744,14 +784,17 @@ class SQLiteIndex:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
+    @_reads
     def generation(self) -> int:
         """A number that grows with every change to the searchable rows."""
         return int(self._meta("generation") or 0)
 
+    @_reads
     def stamp(self) -> str:
         """This index's id and generation: what a search cache must carry to be current."""
         return f"{self._meta('index_id') or 'none'}:{self.generation()}"
 
+    @_reads
     def info(self) -> dict[str, Any]:
         """Counts, sizes and versions, as ``revimg index info`` shows them."""
         from revimg import versions
@@ -823,6 +866,7 @@ class SQLiteIndex:
             np.concatenate([p[2] for p in parts]),
         )
 
+    @_reads
     def arrays(self) -> search.SearchArrays:
         """The searchable rows, from the mapped cache when it is current."""
         stamp = self.stamp()
@@ -837,10 +881,12 @@ class SQLiteIndex:
         )
         return self._arrays
 
+    @_reads
     def feature_count(self) -> int:
         """How many photos have local features (hash-bank entries have none)."""
         return int(self._conn.execute("SELECT count(*) FROM features").fetchone()[0])
 
+    @_reads
     def feature_searcher(self) -> Any:
         """The inverted file over every photo's local features (built once per generation)."""
         from revimg import features
@@ -862,6 +908,7 @@ class SQLiteIndex:
         )
         return self._searcher[1]
 
+    @_reads
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]:
         """Local features by image id (ids without features are left out)."""
         from revimg import features
@@ -961,6 +1008,7 @@ class SQLiteIndex:
                 return False
         return True
 
+    @_reads
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
         """Rows within ``max_distance`` PDQ bits of any of the (k, 32) query hashes."""
         arrays = self.arrays()
@@ -1008,6 +1056,19 @@ class _Transaction:
             conn.execute("ROLLBACK")
         if exc_type is not None and issubclass(exc_type, sqlite3.Error):
             raise IndexUnusable(_write_error(self._index.location, rest[0])) from None  # type: ignore[arg-type]
+
+
+def _box(text: str, image_id: int) -> tuple[float, float, float, float]:
+    """A stored view box: four fractions (ValueError for anything else)."""
+    box = json.loads(text)
+    if (
+        not isinstance(box, list)
+        or len(box) != 4
+        or not all(isinstance(b, int | float) and not isinstance(b, bool) for b in box)
+        or not all(0.0 <= b <= 1.0 for b in box)
+    ):
+        raise ValueError(f"a view box of entry {image_id} is not four fractions")
+    return (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
 
 
 def _zero_bytes(db: Path) -> bool:

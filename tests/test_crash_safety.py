@@ -389,6 +389,8 @@ def _has_schema(location: Path) -> bool:
     conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
         return conn.execute("PRAGMA user_version").fetchone()[0] > 0
+    except sqlite3.DatabaseError:  # being created this very moment
+        return False
     finally:
         conn.close()
 
@@ -469,7 +471,9 @@ def test_check_while_a_build_writes(photos: Path, golden: Golden, tmp_path: Path
                 problems.append(f"{type(exc).__name__}: {exc}")
 
     deadline = time.monotonic() + RUN_S
-    while not (location / DB_NAME).exists() and proc.poll() is None and time.monotonic() < deadline:
+    # from the moment the build has committed the index's schema (before it, the index does
+    # not exist yet, and a check says so without touching it)
+    while not _has_schema(location) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     threads = [threading.Thread(target=cli_loop), threading.Thread(target=library_loop)]
     for t in threads:

@@ -77,3 +77,54 @@ def test_a_search_file_from_another_index_of_the_same_stamp_is_not_trusted(
     with open_index(second) as index:
         [after] = check_paths(index, QUERIES[:1])
     assert after.verdict == "no_match", [(m.entry.name, m.distance) for m in after.matches]
+
+
+DAMAGE = {
+    "meta not JSON": "UPDATE images SET meta = 'not json'",
+    "meta a list": "UPDATE images SET meta = '[1,2]'",
+    "view box not a box": "UPDATE views SET box = '{\"x\": 1}'",
+    "generation not a number": "UPDATE meta SET value = 'abc' WHERE key = 'generation'",
+    "a table dropped": "DROP TABLE views",
+    "text not UTF-8": "UPDATE images SET name = CAST(X'FFFE41' AS TEXT)",
+}
+
+
+def test_a_damaged_database_is_refused_with_one_line_and_left_untouched(
+    built_index: Path, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from typer.testing import CliRunner
+
+    from revimg.cli import app
+
+    runner = CliRunner()
+    for what, sql in DAMAGE.items():
+        location = tmp_path / what.replace(" ", "-")
+        shutil.copytree(built_index, location)
+        (location / CACHE_NAME).unlink()  # so that the database itself is read
+        conn = sqlite3.connect(location / "index.sqlite")
+        conn.execute(sql)
+        conn.commit()
+        conn.close()
+        before = (location / "index.sqlite").read_bytes()
+        ix = ["--index", str(location)]
+        codes = []
+        for args in (
+            ["check", str(QUERIES[0]), *ix, "--format", "json"],
+            ["index", "info", *ix],
+            ["index", "export", *ix],
+        ):
+            done = runner.invoke(app, args)
+            assert done.exception is None or isinstance(done.exception, SystemExit), (
+                what,
+                args,
+                done.exception,
+            )
+            codes.append(done.exit_code)
+            if done.exit_code == 2:  # refused: one line that says why
+                lines = [line for line in done.output.splitlines() if line.startswith("Error")]
+                assert len(lines) == 1, (what, args, done.output)
+                assert "damaged" in lines[0] or "unreadable" in lines[0], (what, lines)
+        assert 2 in codes, (what, codes)  # what reads the damage refuses it
+        assert (location / "index.sqlite").read_bytes() == before, what
