@@ -230,14 +230,22 @@ def _reads(method: _F) -> _F:
     def reading(self: SQLiteIndex, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise IndexUnusable(
-                f"{self.location}: the index database is damaged ({reason[:200]}); nothing "
-                "was changed: rebuild it with 'revimg index build' or restore a copy"
-            ) from None
+        except _DAMAGE as exc:
+            raise _damaged(self.location, exc) from None
 
     return reading  # type: ignore[return-value]
+
+
+#: What reading a damaged database raises.
+_DAMAGE = (sqlite3.DatabaseError, ValueError, TypeError, KeyError)
+
+
+def _damaged(location: str, exc: Exception) -> IndexUnusable:
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IndexUnusable(
+        f"{location}: the index database is damaged ({reason[:200]}); nothing "
+        "was changed: rebuild it with 'revimg index build' or restore a copy"
+    )
 
 
 class SQLiteIndex:
@@ -737,12 +745,8 @@ class SQLiteIndex:
         """Every entry, in id order, with its views."""
         try:
             yield from self._entries()
-        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError) as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise IndexUnusable(
-                f"{self.location}: the index database is damaged ({reason[:200]}); nothing "
-                "was changed: rebuild it with 'revimg index build' or restore a copy"
-            ) from None
+        except _DAMAGE as exc:
+            raise _damaged(self.location, exc) from None
 
     def _entries(self) -> Iterator[Entry]:
         last = 0
