@@ -392,7 +392,13 @@ class SQLiteIndex:
 
         self._conn.executemany(
             "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-            [("updated", str(_now())), ("versions", json.dumps(library_versions()))],
+            [
+                ("updated", str(_now())),
+                ("versions", json.dumps(library_versions())),
+                # drawn anew by every write: binds the derived search files to this state of
+                # this database (two copies of one index, written apart, never share it)
+                ("write_token", uuid.uuid4().hex[:12]),
+            ],
         )
 
     @_reads
@@ -795,8 +801,11 @@ class SQLiteIndex:
 
     @_reads
     def stamp(self) -> str:
-        """This index's id and generation: what a search cache must carry to be current."""
-        return f"{self._meta('index_id') or 'none'}:{self.generation()}"
+        """This index's id, the token of its last write and its generation: what a search
+        file must carry to be current (at most 45 characters: the files keep 48)."""
+        index_id = (self._meta("index_id") or "none")[:12]
+        token = (self._meta("write_token") or "")[:12]
+        return f"{index_id}{token}:{self.generation()}"
 
     @_reads
     def info(self) -> dict[str, Any]:

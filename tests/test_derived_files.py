@@ -128,3 +128,32 @@ def test_a_damaged_database_is_refused_with_one_line_and_left_untouched(
                 assert "damaged" in lines[0] or "unreadable" in lines[0], (what, lines)
         assert 2 in codes, (what, codes)  # what reads the damage refuses it
         assert (location / "index.sqlite").read_bytes() == before, what
+
+
+def test_search_files_are_bound_to_the_state_of_their_database(
+    built_index: Path, tmp_path: Path
+) -> None:
+    """Two copies of one index, each changed through revimg to the same generation: their
+    stamps differ (a token drawn by every write), so files copied from one to the other
+    are not current there and are rebuilt from its own database."""
+    from revimg import features, search
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(built_index, first)
+    shutil.copytree(built_index, second)
+    with open_index(first) as a, open_index(second) as b:
+        names = [e.path for e in a.entries() if e.path]
+        a.remove(names[:1])
+        b.remove(names[1:2])
+        assert a.generation() == b.generation() and a.stamp() != b.stamp()
+        a.refresh()
+        stamp_a, stamp_b = a.stamp(), b.stamp()
+    for name in (CACHE_NAME, FEATURES_NAME):
+        shutil.copy(first / name, second / name)
+    assert search.read_cache(second / CACHE_NAME).stamp == stamp_a  # type: ignore[union-attr]
+    with open_index(second) as b:
+        check_paths_result = list(check_paths(b, QUERIES))
+        assert all(r.error is None for r in check_paths_result)
+    assert search.read_cache(second / CACHE_NAME).stamp == stamp_b  # type: ignore[union-attr]
+    loaded = features.FeatureSearcher.load(second / FEATURES_NAME)
+    assert loaded is not None and loaded[0] == stamp_b
