@@ -579,6 +579,8 @@ class FeatureSearcher:
             at = _align(at + nbytes)
         if at != size or len(searcher._offsets) != len(searcher._words) + 1:
             return None
+        if len(searcher._norms) != len(searcher._ids):
+            return None
         searcher._n = len(searcher._ids)
         return stamp, searcher
 
@@ -605,6 +607,12 @@ class FeatureSearcher:
         pos = pos[self._words[pos] == words]
         starts = self._offsets[pos].astype(np.int64)
         lengths = self._offsets[pos + 1].astype(np.int64) - starts
+        # a damaged file (offsets or postings flipped on disk) must fail here, not ask for
+        # terabytes: the caller rebuilds it from the database
+        if len(lengths) and (
+            lengths.min() < 0 or starts.min() < 0 or (starts + lengths).max() > len(self._postings)
+        ):
+            raise ValueError("the features file's offsets are damaged")
         idf2 = self._idf(lengths) ** 2
         # words the index has never seen count in the query's norm with the highest idf
         q_norm = math.sqrt(float(idf2.sum()) + (len(words) - len(pos)) * math.log1p(n) ** 2)
@@ -613,6 +621,8 @@ class FeatureSearcher:
             return np.zeros(n)
         shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
         hits = self._postings[np.arange(total) + shift]
+        if hits.min() < 0 or hits.max() >= n:
+            raise ValueError("the features file's postings are damaged")
         scores = np.bincount(hits, weights=np.repeat(idf2, lengths), minlength=n)
         return scores / (self._norms * q_norm)
 

@@ -26,7 +26,10 @@ def _answers(location: Path) -> list[tuple[str | None, list[tuple[str, int]]]]:
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     name=st.sampled_from([CACHE_NAME, FEATURES_NAME]),
@@ -157,3 +160,32 @@ def test_search_files_are_bound_to_the_state_of_their_database(
     assert search.read_cache(second / CACHE_NAME).stamp == stamp_b  # type: ignore[union-attr]
     loaded = features.FeatureSearcher.load(second / FEATURES_NAME)
     assert loaded is not None and loaded[0] == stamp_b
+
+
+def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
+    built_index: Path, tmp_path: Path
+) -> None:
+    """Offsets flipped to huge values once made a check allocate until the machine ran out
+    of memory; they are checked against the file before anything is allocated."""
+    import struct
+
+    import numpy as np
+
+    from revimg import features
+
+    location = tmp_path / "index"
+    shutil.copytree(built_index, location)
+    expected = _answers(location)
+    path = location / FEATURES_NAME
+    data = bytearray(path.read_bytes())
+    header = features.FeatureSearcher._FILE_HEADER
+    _, _, n_ids, n_words, n_offsets, _, _ = header.unpack_from(data)
+    at = features._align(header.size)
+    at = features._align(at + n_ids * 8)
+    at = features._align(at + n_words * 4)  # the offsets (uint64) start here
+    offsets = np.frombuffer(bytes(data[at : at + n_offsets * 8]), "<u8").copy()
+    offsets[len(offsets) // 2 :] = 1 << 40  # every later word "has" a trillion postings
+    data[at : at + n_offsets * 8] = offsets.tobytes()
+    path.write_bytes(bytes(data))
+    assert struct.calcsize("<8s48s5Q") == header.size
+    assert _answers(location) == expected

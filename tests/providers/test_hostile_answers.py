@@ -89,7 +89,10 @@ def _search(tmp_path: Path, handler) -> list:  # type: ignore[no-untyped-def]
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(payload=st.one_of(SHAPED, JSON))
 def test_any_answer_is_a_result_or_a_named_error(tmp_path: Path, payload: object) -> None:
