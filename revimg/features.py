@@ -144,7 +144,8 @@ def _orb() -> cv2.ORB:
     )
 
 
-def _grey(img: Image.Image) -> np.ndarray:
+def working_grey(img: Image.Image) -> np.ndarray:
+    """The grey working copy that keypoints are found in (long side WORK_SIDE), uint8."""
     grey = img.convert("L")
     size = work_size(grey.width, grey.height)
     if size != grey.size:
@@ -208,12 +209,7 @@ def _empty(width: int, height: int) -> Features:
 
 def extract(img: Image.Image, n: int | None = None) -> Features:
     """Features of an upright image (any mode and size); deterministic."""
-    return _from_array(_grey(img), img.width, img.height, MAX_FEATURES if n is None else n)
-
-
-def working_grey(img: Image.Image) -> np.ndarray:
-    """The grey working copy that keypoints are found in (long side WORK_SIDE), uint8."""
-    return _grey(img)
+    return _from_array(working_grey(img), img.width, img.height, MAX_FEATURES if n is None else n)
 
 
 def extract_with_mirror(
@@ -221,7 +217,7 @@ def extract_with_mirror(
 ) -> tuple[Features, Features]:
     """Features of a query and of its mirror image (left-right), sharing one resize
     (``grey``: the image's :func:`working_grey`, when the caller has it)."""
-    grey = _grey(img) if grey is None else grey
+    grey = working_grey(img) if grey is None else grey
     n = MAX_FEATURES if n is None else n
     return (
         _from_array(grey, img.width, img.height, n),

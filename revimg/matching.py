@@ -216,6 +216,7 @@ def find_matches(
     warnings: list[str] = []
     # image id -> (distance, index view code, query variant row)
     best: dict[int, tuple[int, int, int]] = {}
+    entries: dict[int, Entry] = {}
     exact_ids = {e.id for e in index.by_sha256(query.hashes.sha256)}
     for image_id in exact_ids:
         best[image_id] = (0, 0, 0)
@@ -243,7 +244,7 @@ def find_matches(
             if image_id not in best or key < best[image_id]:
                 best[image_id] = key
     ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:top]
-    entries = index.get(i for i, _ in ranked)
+    entries.update(index.get(i for i, _ in ranked if i not in entries))  # exact copies only
     matches = []
     for image_id, (distance, view_code, row) in ranked:
         entry = entries.get(image_id)

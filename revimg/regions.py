@@ -6,16 +6,19 @@ finding keypoints in it shrunk to 512 px) loses the photo among the app's chrome
 module proposes the regions of a query that look like a photo, so that each is searched
 as its own view, cut out at full resolution:
 
-1. On a copy reduced to at most :data:`WORK_SIDE` px, a pixel is *busy* when the colours
-   of its 3 x 3 neighbourhood differ by more than :data:`FLAT_LEVELS`: app chrome and page
-   backgrounds are drawn in exact flat colours, photos (sensor noise, texture) are not.
-2. Busy pixels are counted in cells of :data:`CELL` px; a cell is photo-like when most of
-   it is busy. Text is busy only along its strokes, so lines of text rarely make
-   photo-like cells, and the few that do are isolated.
-3. Photo-like cells are closed (small gaps such as a time stamp or a caption drawn over the
-   photo are bridged) and split into connected components. A component becomes a region
-   when it is big enough (:data:`MIN_AREA` of the image, :data:`MIN_SIDE_PX` a side),
-   dense enough, and not the whole image (that is the ``full`` view already).
+1. On a copy reduced to at most :data:`WORK_SIDE` px, an image whose two most common exact
+   colours cover :data:`MIN_UI_SHARE` or more is taken for UI (a screenshot, a page); a
+   photo stops here (:func:`ui_share`, one colour count).
+2. The UI's palette: colour bins whose pixels lie inside flat areas (:data:`FILL_PX`
+   across) and make :data:`PALETTE_SHARE` of the image. Photos are noisy, so their common
+   colours are not flat and do not count.
+3. Pixels in no palette colour are opened (lines of text and thin icons go) and closed (a
+   time stamp or caption drawn over a photo is bridged), then split into connected
+   components. A component becomes a region when it is big enough (:data:`MIN_AREA`,
+   :data:`MIN_SIDE_PX` a side), not the whole image, textured (:data:`MIN_DENSITY`), not
+   mostly exactly flat (:data:`MAX_FLAT`) and with :data:`MIN_LEVELS` grey levels (drawn
+   buttons have about 40). A component with little texture is also split to its textured
+   part (an avatar over a gradient cover).
 4. A component whose shape is a disc (it fills about pi/4 of its square bounding box, and a
    circle drawn in that box covers it) is an ``avatar``: the centre square of a photo with
    its corners lost. Everything else is ``framed``.
@@ -109,12 +112,6 @@ def _busy(arr: np.ndarray) -> np.ndarray:
     return _range(arr) > FLAT_LEVELS
 
 
-def busy_share(img: Image.Image) -> float:
-    """Share of the image's pixels that are not flat (near 1 for a plain photo)."""
-    small, _ = _reduced(img)
-    return float(_busy(np.asarray(small.convert("L"), dtype=np.int16)).mean())
-
-
 def ui_share(small: Image.Image) -> float:
     """Share of the image in its two most common exact colours (sampled every other pixel).
 
@@ -174,11 +171,6 @@ def analyse(img: Image.Image) -> Proposal:
     flat = spread <= 1
     other = _not_ui(rgb, _fills(flat))
     return Proposal(_components(other, spread > FLAT_LEVELS, flat, grey, factor), True)
-
-
-def propose(img: Image.Image) -> list[Region]:
-    """Regions of ``img`` that may be a photo shown inside it (none for a plain photo)."""
-    return list(analyse(img).regions)
 
 
 def _palette(rgb: np.ndarray, flat: np.ndarray) -> np.ndarray:
