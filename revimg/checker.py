@@ -11,7 +11,7 @@ with open_index("~/revimg-index") as index:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from revimg import hashing, imaging
 from revimg.errors import ImageError, RevimgError
 from revimg.index import IndexBackend
-from revimg.matching import DEFAULT_THRESHOLD, DEFAULT_TOP, CheckResult, find_matches
+from revimg.matching import DEFAULT_THRESHOLD, DEFAULT_TOP, CheckResult, NotRun, find_matches
 from revimg.sources import Source
 
 if TYPE_CHECKING:
@@ -79,17 +79,21 @@ def _provenance(data: bytes, label: str) -> Provenance | None:
 
 
 def _result(
-    index: IndexBackend,
+    index: IndexBackend | None,
     label: str,
     query: hashing.QueryHashes | None,
     error: str | None,
     found: Provenance | None,
     threshold: float,
     top: int,
+    skipped: Sequence[NotRun] = (),
 ) -> CheckResult:
     if query is None:
         return CheckResult(query=label, error=error or "cannot read the photo")
-    matches, warnings = find_matches(index, query, threshold=threshold, top=top)
+    if index is None:  # no local index: the photo's own metadata is all there is offline
+        matches, warnings = [], []
+    else:
+        matches, warnings = find_matches(index, query, threshold=threshold, top=top)
     return CheckResult(
         query=label,
         matches=matches,
@@ -98,23 +102,30 @@ def _result(
         warnings=warnings,
         provenance=found,
         screenshot_like=query.screenshot_like,
+        skipped=list(skipped),
     )
 
 
 def check_source(
-    index: IndexBackend,
+    index: IndexBackend | None,
     source: Source,
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
+    skipped: Sequence[NotRun] = (),
 ) -> CheckResult:
-    """Check one photo; a photo that cannot be read gives a result with ``error`` set."""
-    return _result(index, *hash_for_query(source, _wants_features(index)), threshold, top)
+    """Check one photo; a photo that cannot be read gives a result with ``error`` set.
+
+    With ``index`` None (there is no local index), only what the photo says about itself
+    is read: pass a :class:`NotRun` for the index in ``skipped`` so the verdict says so.
+    """
+    hashed = hash_for_query(source, _wants_features(index))
+    return _result(index, *hashed, threshold, top, skipped)
 
 
-def _wants_features(index: IndexBackend) -> bool:
+def _wants_features(index: IndexBackend | None) -> bool:
     """Local features of a query are worth computing only if the index holds some."""
-    return bool(index.feature_count())
+    return index is not None and bool(index.feature_count())
 
 
 @dataclass(frozen=True)
@@ -126,8 +137,6 @@ class OnlineRequest:
     image_url: str | None = None
     use_cache: bool = True
     client: httpx.Client | None = None
-    #: No local index: a photo counts as checked only if some provider answered.
-    online_only: bool = False
 
 
 def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResult]:
@@ -155,25 +164,23 @@ def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResul
     )
 
 
-def _with_online(result: CheckResult, online: list[ProviderResult], request: OnlineRequest) -> None:
-    result.online = list(online)
-    if request.online_only and result.error is None and not any(r.ok for r in online):
-        result.error = "no local index, and no online provider could search the photo"
-
-
 def check_sources(
-    index: IndexBackend,
+    index: IndexBackend | None,
     sources: Iterable[Source],
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
     jobs: int = 1,
     online: OnlineRequest | None = None,
+    skipped: Sequence[NotRun] = (),
 ) -> Iterator[CheckResult]:
     """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
 
     With ``online``, each photo is also searched on the web, concurrently with the local
-    search (a few photos at a time); the provider results land in ``CheckResult.online``.
+    search (a few photos at a time); the provider results land in ``CheckResult.online``,
+    and a provider that failed makes the photo's verdict ``incomplete`` unless some part
+    found a match. ``index`` None means there is no local index (see :func:`check_source`);
+    ``skipped`` names the parts that did not run for every photo.
     """
     sources = list(sources)
     pending: list[Future[list[ProviderResult]]] = []
@@ -181,9 +188,9 @@ def check_sources(
     try:
         if web is not None and online is not None:
             pending = [web.submit(_search_online, online, s) for s in sources]
-        for i, result in enumerate(_local(index, sources, threshold, top, jobs)):
+        for i, result in enumerate(_local(index, sources, threshold, top, jobs, skipped)):
             if online is not None:
-                _with_online(result, pending[i].result(), online)
+                result.online = list(pending[i].result())
             yield result
     finally:
         if web is not None:
@@ -211,21 +218,26 @@ def _open_in_worker(parent: int, location: str | None) -> None:
 
 
 def _check_in_worker(
-    source: Source, with_features: bool, threshold: float, top: int
+    source: Source, with_features: bool, threshold: float, top: int, skipped: Sequence[NotRun]
 ) -> CheckResult | Hashed:
     """Hash one photo and, when this worker has the index open, search it too."""
     hashed = hash_for_query(source, with_features)
     if _worker_index is None:
         return hashed
-    return _result(_worker_index, *hashed, threshold, top)
+    return _result(_worker_index, *hashed, threshold, top, skipped)
 
 
 def _local(
-    index: IndexBackend, sources: list[Source], threshold: float, top: int, jobs: int
+    index: IndexBackend | None,
+    sources: list[Source],
+    threshold: float,
+    top: int,
+    jobs: int,
+    skipped: Sequence[NotRun],
 ) -> Iterator[CheckResult]:
-    if jobs <= 1:
+    if jobs <= 1 or index is None:
         for source in sources:
-            yield check_source(index, source, threshold=threshold, top=top)
+            yield check_source(index, source, threshold=threshold, top=top, skipped=skipped)
         return
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
@@ -234,13 +246,20 @@ def _local(
     # the work of a check at ten million entries, too much for the parent alone.
     location = index.location if index.shared_search_files() else None
     work = partial(
-        _check_in_worker, with_features=_wants_features(index), threshold=threshold, top=top
+        _check_in_worker,
+        with_features=_wants_features(index),
+        threshold=threshold,
+        top=top,
+        skipped=tuple(skipped),
     )
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)
     ) as pool:
         for done in pool.map(work, sources, chunksize=2):
-            yield done if isinstance(done, CheckResult) else _result(index, *done, threshold, top)
+            if isinstance(done, CheckResult):
+                yield done
+            else:
+                yield _result(index, *done, threshold, top, skipped)
 
 
 def check_paths(

@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -38,15 +39,31 @@ app = typer.Typer(
         "Is this profile photo really theirs? Check photos against a private, local index "
         "of known photos (stock libraries, shared hash banks). Nothing leaves this machine "
         "unless you ask for an online search (check --online).\n\n"
-        "Exit codes: check gives 0 (no match), 1 (a likely match), 2 (error); "
-        "other commands 0 (done) or 2 (error)."
+        "Exit codes: check gives 0 (no match), 1 (a likely match), 2 (error, or not "
+        "fully checked: see not_run in its output); other commands 0 (done) or 2 (error).\n\n"
+        "\b\nExamples:\n"
+        "  revimg check profile.jpg             is this a known photo?\n"
+        "  revimg check profile.jpg --report report.html\n"
+        "                                       the evidence, to look at in a browser\n"
+        "  revimg links profile.jpg             search the web for it in a browser\n"
+        "  revimg index import https://example.org/bank.jsonl\n"
+        "                                       get known photos from a published bank\n"
+        "  revimg index build ~/stock-photos    index a folder of your own"
     ),
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
 )
 index_app = typer.Typer(
-    help="Build, update, inspect and share the local index of known photos.",
+    help=(
+        "Build, update, inspect and share the local index of known photos.\n\n"
+        "\b\nExamples:\n"
+        "  revimg index build ~/stock-photos --meta credits.csv\n"
+        "  revimg index import https://example.org/bank.jsonl --sha256 HEX\n"
+        "  revimg index update\n"
+        "  revimg index export --format jsonl > my-bank.jsonl\n"
+        "  revimg index info"
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -124,6 +141,28 @@ class Preset(StrEnum):
     loose = "loose"
 
 
+def _at_least_one(value: int | None) -> int | None:
+    """Option check worded for people (click would print ``x>=1``)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"{value} is not 1 or more")
+    return value
+
+
+def _zero_to_one(value: float | None) -> float | None:
+    """Option check worded for people (click would print ``0.0<=x<=1.0``)."""
+    if value is not None and not 0.0 <= value <= 1.0:
+        raise typer.BadParameter(f"{value:g} is not between 0 and 1")
+    return value
+
+
+def _tty(stream: Any) -> bool:
+    """True when ``stream`` is a terminal (False for a closed or missing stream)."""
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):
+        return False
+
+
 def _format(fmt: Format | None) -> str:
     if fmt is not None:
         return fmt.value
@@ -163,7 +202,9 @@ IndexOption = Annotated[
     Path | None,
     typer.Option(
         "--index",
-        help="Index folder [default: $REVIMG_INDEX, else the per-user data folder].",
+        metavar="FOLDER",
+        help="Index folder [default: $REVIMG_INDEX, else $REVIMG_HOME/index, else the "
+        "per-user data folder, such as ~/.local/share/revimg/index on Linux].",
         show_default=False,
     ),
 ]
@@ -187,7 +228,9 @@ def _open(index: Path | None, *, create: bool = False) -> Any:
 
 @app.command("hash")
 def hash_cmd(
-    files: Annotated[list[str], typer.Argument(help="Image files; '-' reads one from stdin.")],
+    files: Annotated[
+        list[str], typer.Argument(metavar="PHOTO...", help="Image files; '-' reads one from stdin.")
+    ],
     fmt: FormatOption = None,
 ) -> None:
     """Print the perceptual hashes of photos (PDQ, pHash) and their SHA-256.
@@ -203,31 +246,27 @@ def hash_cmd(
         sources = from_args(files, _read_stdin)
         chosen = _format(fmt)
         failed = 0
-        table = None
-        if chosen == "table":
-            from rich.table import Table
-
-            table = Table("path", "pdq", "quality", "phash", box=None)
-        writer = None if table is not None else Writer(sys.stdout, chosen, HASH_FIELDS)
+        console = _out() if chosen == "table" else None
+        writer = None if console is not None else Writer(sys.stdout, chosen, HASH_FIELDS)
         for source in sources:
             try:
                 row: dict[str, Any] = {"path": source.label, **hash_source(source).as_dict()}
             except ImageError as exc:
                 failed += 1
-                _say(f"Error: {exc}")
+                if writer is not None or not (_tty(sys.stdout) and _tty(sys.stderr)):
+                    _say(f"Error: {exc}")
                 row = {"path": source.label, "error": exc.reason}
-            if table is not None:
+            if console is not None:  # whole hashes, one per line: a table would cut them
+                console.print(escape(row["path"]), soft_wrap=True)
                 if "error" in row:
-                    table.add_row(escape(row["path"]), f"error: {escape(row['error'])}", "", "")
-                else:
-                    table.add_row(
-                        escape(row["path"]), row["pdq"], str(row["pdq_quality"]), row["phash"]
-                    )
+                    console.print(f"  error   {escape(row['error'])}")
+                    continue
+                console.print(f"  pdq     {row['pdq']} (quality {row['pdq_quality']})")
+                console.print(f"  phash   {row['phash']}")
+                console.print(f"  sha256  {row['sha256']}", soft_wrap=True)
             elif writer is not None:
                 writer.write(row)
-        if table is not None:
-            _out().print(table)
-        elif writer is not None:
+        if writer is not None:
             writer.close()
     if failed:
         raise typer.Exit(EXIT_ERROR)
@@ -236,13 +275,21 @@ def hash_cmd(
 # -- check -------------------------------------------------------------------------------
 
 
-def _render_result(console: Console, result: Any, *, quiet: bool = False) -> None:
+def _render_result(
+    console: Console, result: Any, *, quiet: bool = False, once: tuple[str, ...] = ()
+) -> None:
+    """One photo's verdict and evidence; hints listed in ``once`` are left for the end."""
     from revimg.report import describe_match, describe_online, privacy_lines, verdict_sentence
 
-    style = "bold red" if result.verdict == "match" else ("yellow" if result.error else "green")
+    style = {"match": "bold red", "incomplete": "bold yellow", None: "yellow"}.get(
+        result.verdict, "bold"
+    )
     console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
+    for item in result.not_run:  # what did not run: shown even with --quiet
+        console.print(f"  [yellow]not run: {escape(item.reason)}[/]")
     for hint in result.hints:  # what to try next: shown even with --quiet
-        console.print(f"  tip: {escape(hint)}")
+        if hint not in once:
+            console.print(f"  tip: {escape(hint)}")
     if quiet:
         return
     for warning in result.warnings:
@@ -260,6 +307,22 @@ def _render_result(console: Console, result: Any, *, quiet: bool = False) -> Non
     for line in privacy_lines(result):
         console.print(f"  [dim]{escape(line)}[/]")
     console.print()
+
+
+def _batch_summary(counts: dict[str, int], complete: int, total: int) -> str:
+    """``3 photos: 1 likely match, 1 no match, 1 not fully checked; fully checked: 2 of 3``."""
+    words = (
+        ("match", "likely match", "likely matches"),
+        ("no_match", "no match", "no match"),
+        ("incomplete", "not fully checked", "not fully checked"),
+        ("error", "could not be read", "could not be read"),
+    )
+    parts = [
+        f"{counts[key]} {one if counts[key] == 1 else many}"
+        for key, one, many in words
+        if counts.get(key)
+    ]
+    return f"{total} photos: {', '.join(parts)}; fully checked: {complete} of {total}"
 
 
 def _online_request(
@@ -292,18 +355,31 @@ def _online_request(
 
 @app.command()
 def check(
-    files: Annotated[list[str], typer.Argument(help="Photos to check; '-' reads one from stdin.")],
+    files: Annotated[
+        list[str],
+        typer.Argument(metavar="PHOTO...", help="Photos to check; '-' reads one from stdin."),
+    ],
     index: IndexOption = None,
     fmt: FormatOption = None,
-    top: Annotated[int, typer.Option("--top", "-k", min=1, help="Matches to list per photo.")] = 5,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top",
+            "-k",
+            metavar="N",
+            callback=_at_least_one,
+            help="Matches to list per photo, 1 or more.",
+        ),
+    ] = 5,
     threshold: Annotated[
         float | None,
         typer.Option(
             "--threshold",
             "-t",
-            min=0.0,
-            max=1.0,
-            help="Lowest score (0-1) reported as a match [default: 0.75, or the preset's].",
+            metavar="SCORE",
+            callback=_zero_to_one,
+            help="Lowest score reported as a match, between 0 and 1 [default: 0.75, or the "
+            "preset's].",
             show_default=False,
         ),
     ] = None,
@@ -349,56 +425,72 @@ def check(
 ) -> None:
     """Check photos against the local index: is each one a known photo?
 
-    Exit code 0: no likely match; 1: at least one photo matched; 2: error.
+    Exit code 0: no likely match; 1: at least one photo matched; 2: an error, or a photo
+    not fully checked (no index yet, a web search that failed: see not_run).
 
     Example: revimg check profile.jpg --index ./stock-index
     """
     from revimg.checker import check_sources
-    from revimg.matching import PRESETS
+    from revimg.matching import NO_INDEX_HINTS, PRESETS
     from revimg.report import CHECK_CSV_FIELDS, Writer, check_rows
     from revimg.sources import from_args
 
     chosen = _format(fmt)
     level = threshold if threshold is not None else PRESETS[preset.value]
-    any_match = False
-    any_error = False
+    counts: Counter[str] = Counter()
+    complete = 0
+    next_steps: list[str] = []
     reported: list[Any] = []
     with _user_errors():
         request = _online_request(online, no_online, image_url, no_cache, files)
         sources = from_args(files, _read_stdin)
-        idx, request = _open_for_check(index, request)
-        with idx:
+        idx, skipped = _open_for_check(index, request)
+        with idx if idx is not None else nullcontext():
             writer = (
                 None
                 if chosen == "table"
                 else Writer(sys.stdout, chosen, CHECK_CSV_FIELDS, check_rows)
             )
             console = _out() if writer is None else None
+            # on one screen, the table's own line for a failed photo is enough
+            errors_on_stderr = writer is not None or not (_tty(sys.stdout) and _tty(sys.stderr))
             from revimg.config import default_jobs
 
             jobs = min(default_jobs(), len(sources)) if len(sources) >= 4 else 1
             results = check_sources(
-                idx, sources, threshold=level, top=top, jobs=jobs, online=request
+                idx, sources, threshold=level, top=top, jobs=jobs, online=request, skipped=skipped
             )
             for source, result in zip(sources, results, strict=True):
-                if result.error is not None:
-                    any_error = True
+                counts[result.verdict or "error"] += 1
+                complete += result.complete
+                if result.error is not None and errors_on_stderr:
                     _say(f"Error: {result.query}: {result.error}")
-                any_match = any_match or result.verdict == "match"
                 if writer is not None:
                     writer.write(result.as_dict())
                 else:
                     assert console is not None
-                    _render_result(console, result, quiet=quiet)
+                    _render_result(console, result, quiet=quiet, once=NO_INDEX_HINTS)
+                    next_steps.extend(h for h in result.hints if h in NO_INDEX_HINTS)
                 if report is not None:
                     reported.append((source, result))
             if writer is not None:
                 writer.close()
+            elif next_steps:
+                assert console is not None
+                console.print("What you can do next:")
+                for step in dict.fromkeys(next_steps):
+                    console.print(f"  - {escape(step)}")
+            if len(sources) > 1:
+                line = _batch_summary(counts, complete, len(sources))
+                if console is not None:
+                    console.print(line)
+                else:
+                    _say(line)
         if report is not None:
             _write_report(report, reported)
-    if any_error:
+    if counts["error"] or counts["incomplete"]:
         raise typer.Exit(EXIT_ERROR)
-    raise typer.Exit(EXIT_MATCH if any_match else EXIT_OK)
+    raise typer.Exit(EXIT_MATCH if counts["match"] else EXIT_OK)
 
 
 def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
@@ -430,22 +522,23 @@ def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
     _say(f"report: {path}")
 
 
-def _open_for_check(index: Path | None, request: Any) -> tuple[Any, Any]:
-    """The index to check against, and the online request; with online search and no
-    index, an empty index and a request that knows it is the only search.
-    """
-    from dataclasses import replace
+def _open_for_check(index: Path | None, request: Any) -> tuple[Any, tuple[Any, ...]]:
+    """The index to check against, or None and what did not run because it is missing.
 
+    With no index at the default place, a check still reads what the photo says about
+    itself (and searches online if asked); an index named with --index that is not there
+    is an error, unless an online search was asked for.
+    """
     from revimg.errors import IndexMissing
-    from revimg.index import open_index
+    from revimg.matching import NotRun
 
     try:
-        return _open(index), request
+        return _open(index), ()
     except IndexMissing as exc:
-        if request is None:
+        if index is not None and request is None:
             raise
-        _say(f"note: no local index at {exc.location}; searching online only")
-        return open_index(":memory:"), replace(request, online_only=True)
+        reason = f"there is no index of known photos at {exc.location}, so none were compared"
+        return None, (NotRun("index", "missing", reason),)
 
 
 # -- providers, links, inspect -----------------------------------------------------------
@@ -486,31 +579,54 @@ def providers(fmt: FormatOption = None) -> None:
 
 @app.command()
 def links(
-    image_url: Annotated[str, typer.Argument(metavar="IMAGE_URL", help="The photo's address.")],
+    photo: Annotated[
+        str,
+        typer.Argument(
+            metavar="PHOTO", help="The photo's web address, or a photo file on this computer."
+        ),
+    ],
     open_browser: Annotated[
         bool, typer.Option("--open", help="Open every search page in the web browser.")
     ] = False,
     fmt: FormatOption = None,
 ) -> None:
-    """Browser search pages for a photo that is online: no key needed.
+    """Browser search pages for a photo: no key needed, nothing sent by revimg.
 
-    The search engines get only the address (from your browser), never a file.
+    For a web address, each page searches for that address (your browser sends only the
+    address). For a file on this computer, the pages are where you upload it yourself:
+    the site you choose then has the photo.
 
-    Example: revimg links https://example.com/profile.jpg --open
+    Examples:
+      revimg links https://example.com/profile.jpg --open
+      revimg links screenshot-crop.jpg
     """
+    from revimg.providers.links import UPLOAD_PAGES
     from revimg.providers.links import links as search_links
     from revimg.report import Writer
 
+    upload = "://" not in photo and not photo.lower().startswith(("http:", "https:"))
     with _user_errors():
-        pairs = search_links(image_url)
+        if upload:
+            if not Path(photo).is_file():
+                raise UsageError(
+                    f"{photo}: no such file (give a photo file or its http(s) web address)"
+                )
+            pairs = list(UPLOAD_PAGES)
+        else:
+            pairs = search_links(photo)
     chosen = _format(fmt)
     if chosen == "table":
+        if upload:
+            print(
+                f"{photo} is a file on this computer: open one of these pages and drag the photo "
+                "into its search box (that site then has the photo):"
+            )
         for engine, url in pairs:
             print(f"{engine}: {url}")
     else:
-        writer = Writer(sys.stdout, chosen, ("engine", "url"))
+        writer = Writer(sys.stdout, chosen, ("engine", "url", "upload"))
         for engine, url in pairs:
-            writer.write({"engine": engine, "url": url})
+            writer.write({"engine": engine, "url": url, "upload": upload})
         writer.close()
     if open_browser:
         import webbrowser
@@ -522,7 +638,8 @@ def links(
 @app.command()
 def inspect(
     files: Annotated[
-        list[str], typer.Argument(help="Photos to inspect; '-' reads one from stdin.")
+        list[str],
+        typer.Argument(metavar="PHOTO...", help="Photos to inspect; '-' reads one from stdin."),
     ],
     fmt: FormatOption = None,
     gps: Annotated[
@@ -625,12 +742,20 @@ SkipBadOption = Annotated[
 
 @index_app.command("build")
 def index_build(
-    folders: Annotated[list[Path], typer.Argument(help="Folders to index, recursively.")],
+    folders: Annotated[
+        list[Path], typer.Argument(metavar="FOLDER...", help="Folders to index, recursively.")
+    ],
     index: IndexOption = None,
     meta: MetaOption = None,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1, help="Worker processes [default: all cores]."),
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            callback=_at_least_one,
+            help="Worker processes, 1 or more [default: all cores].",
+        ),
     ] = None,
     prune: Annotated[
         bool, typer.Option("--prune", help="Drop entries whose files are gone from these folders.")
@@ -668,7 +793,7 @@ def index_build(
 
 @index_app.command("add")
 def index_add(
-    files: Annotated[list[Path], typer.Argument(help="Photo files to add.")],
+    files: Annotated[list[Path], typer.Argument(metavar="PHOTO...", help="Photo files to add.")],
     index: IndexOption = None,
     meta: MetaOption = None,
     skip_bad: SkipBadOption = False,
@@ -689,7 +814,10 @@ def index_add(
 
 @index_app.command("remove")
 def index_remove(
-    paths: Annotated[list[str], typer.Argument(help="Indexed file paths (or bank entry names).")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(metavar="PATH...", help="Indexed file paths (or bank entry names)."),
+    ],
     index: IndexOption = None,
 ) -> None:
     """Remove photos from the index (the files themselves are not touched).
@@ -698,16 +826,13 @@ def index_remove(
     """
     with _user_errors():
         with _open(index) as idx:
-            keys = []
-            for p in paths:
-                keys.append(p)
-                absolute = os.path.abspath(p)
-                if absolute != p:
-                    keys.append(absolute)
-            removed = idx.remove(keys)
+            counts = idx.remove_each([p, os.path.abspath(p)] for p in paths)
             idx.refresh()
-        _say(f"removed {removed} of {len(paths)}")
-    if removed < len(paths):
+        missing = [p for p, n in zip(paths, counts, strict=True) if not n]
+        for p in missing:
+            _say(f"not in the index: {p}")
+        _say(f"removed {len(paths) - len(missing)} of {len(paths)}")
+    if missing:
         raise typer.Exit(EXIT_ERROR)
 
 

@@ -99,6 +99,7 @@ class IndexBackend(Protocol):
     def feature_searcher(self) -> Any: ...
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]: ...
     def remove(self, paths: Iterable[str]) -> int: ...
+    def remove_each(self, groups: Iterable[Iterable[str]]) -> list[int]: ...
     def entries(self) -> Iterator[Entry]: ...
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
     def by_sha256(self, sha256: str) -> list[Entry]: ...
@@ -703,14 +704,23 @@ class SQLiteIndex:
 
     def remove(self, paths: Iterable[str]) -> int:
         """Drop the entries of these local paths (or bank names); returns how many went."""
-        removed = 0
+        return sum(self.remove_each([p] for p in paths))
+
+    def remove_each(self, groups: Iterable[Iterable[str]]) -> list[int]:
+        """Drop entries in one transaction: per group of spellings of one path (or bank
+        name), how many entries went (0: none of them was in the index).
+        """
+        counts = []
         with self._write():
-            for p in paths:
-                cur = self._conn.execute(
-                    "DELETE FROM images WHERE path = ? OR (path IS NULL AND name = ?)", (p, p)
-                )
-                removed += cur.rowcount
-        return removed
+            for group in groups:
+                removed = 0
+                for p in dict.fromkeys(group):
+                    cur = self._conn.execute(
+                        "DELETE FROM images WHERE path = ? OR (path IS NULL AND name = ?)", (p, p)
+                    )
+                    removed += cur.rowcount
+                counts.append(removed)
+        return counts
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -86,6 +86,24 @@ class Match:
         }
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """A part of the check the user asked for that did not run, and why.
+
+    ``part`` is ``"index"`` (no local index to compare with) or ``"online:<provider>"``;
+    ``kind`` is a short machine-readable reason (``missing``, ``config``, ``auth``,
+    ``quota``, ``timeout``, ``network``, ...); ``reason`` is one plain sentence.
+    """
+
+    part: str
+    kind: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """The stable JSON shape: part, kind, reason."""
+        return {"part": self.part, "kind": self.kind, "reason": self.reason}
+
+
 @dataclass
 class CheckResult:
     """The outcome for one query: matches (best first) or an error, plus other evidence.
@@ -105,13 +123,33 @@ class CheckResult:
     online: list[Any] = field(default_factory=list)
     #: The query looks like a screenshot or page (``QueryHashes.screenshot_like``).
     screenshot_like: bool = False
+    #: Parts of the check that were asked for but did not run (no index, a failed provider).
+    skipped: list[NotRun] = field(default_factory=list)
+
+    @property
+    def not_run(self) -> list[NotRun]:
+        """What did not run: the parts given as skipped, then every provider that failed."""
+        failed = [
+            NotRun(f"online:{r.provider}", r.error_kind or "failed", r.error)
+            for r in self.online
+            if r.error is not None
+        ]
+        return [*self.skipped, *failed]
+
+    @property
+    def complete(self) -> bool:
+        """True when every part of the check that was asked for ran."""
+        return self.error is None and not self.not_run
 
     @property
     def hints(self) -> list[str]:
         """What the person can try next when nothing was found (plain sentences)."""
-        if self.verdict != "no_match" or not self.screenshot_like:
+        if self.verdict not in ("no_match", "incomplete"):
             return []
-        return [SCREENSHOT_HINT]
+        hints = [SCREENSHOT_HINT] if self.screenshot_like else []
+        if any(n.part == "index" for n in self.skipped):
+            hints.extend(NO_INDEX_HINTS)
+        return hints
 
     @property
     def web(self) -> Any:
@@ -144,10 +182,15 @@ class CheckResult:
 
     @property
     def verdict(self) -> str | None:
-        """``"match"`` (any evidence), ``"no_match"``, or None for a query that failed."""
+        """``"match"`` (any part found evidence), ``"incomplete"`` (no evidence, but a part
+        that was asked for did not run: see :attr:`not_run`), ``"no_match"`` (everything ran,
+        nothing found), or None for a photo that could not be read.
+        """
         if self.error is not None:
             return None
-        return "match" if self.evidence else "no_match"
+        if self.evidence:
+            return "match"
+        return "incomplete" if self.not_run else "no_match"
 
     def as_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a result."""
@@ -169,6 +212,7 @@ class CheckResult:
             "online": [r.to_dict() for r in self.online],
             "web": None if (web := self.web) is None else web_dict(web),
             "hints": self.hints,
+            "not_run": [n.as_dict() for n in self.not_run],
         }
 
 
@@ -176,6 +220,20 @@ SCREENSHOT_HINT = (
     "this looks like a screenshot or a page, and no photo in it was recognised: crop it to "
     "the photo alone and check again, or search the web for the photo (revimg links URL "
     "for a photo that is online, or --online with a provider key)"
+)
+
+
+#: Next steps for a check that had no index to compare with (the same for every photo).
+NO_INDEX_HINTS = (
+    "search the web for it in your browser: 'revimg links PHOTO' lists the search pages "
+    "(for a file on this computer you upload it there yourself; for a photo's web address "
+    "only the address is sent)",
+    "or search from here: add --online tineye (a TinEye API key in TINEYE_API_KEY) or "
+    "--online serpapi-lens (SERPAPI_KEY); the photo is then sent to that service "
+    "('revimg providers' lists them all)",
+    "get an index of known photos: import a hash bank a team or a victims' organisation "
+    "publishes ('revimg index import URL'), or build one from a folder of photos "
+    "('revimg index build FOLDER')",
 )
 
 

@@ -38,8 +38,8 @@ log = logging.getLogger("revimg.online")
 Sent = Literal["bytes", "url", "nothing"]
 #: Extra seconds allowed after the deadline for in-flight requests to report their own error.
 GRACE = 0.5
-#: Error kinds raised before anything left the machine.
-_NOTHING_SENT = {"config", "prepare"}
+#: Failure kinds that mean no byte of the request left this machine.
+_NOTHING_SENT = {"config", "prepare", "unsupported", "connect"}
 
 
 @dataclass(frozen=True)

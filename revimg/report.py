@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any, TextIO
 
-from revimg.matching import CheckResult, Match
+from revimg.matching import CheckResult, Match, NotRun
 from revimg.text import csv_cell
 
-FORMATS = ("table", "json", "jsonl", "csv")
 CHECK_CSV_FIELDS = (
     "query",
     "verdict",
@@ -41,6 +40,7 @@ CHECK_CSV_FIELDS = (
     "findings",
     "query_box",
     "hints",
+    "not_run",
 )
 HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
 
@@ -124,6 +124,7 @@ def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
         "web_stock_sites": web.get("stock_sites"),
         "findings": result.get("findings"),
         "hints": result.get("hints"),
+        "not_run": [f"{n['part']}: {n['kind']}" for n in result.get("not_run") or []],
     }
     matches = result.get("matches") or []
     if not matches:
@@ -178,7 +179,7 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
     meta = m.entry.meta
     title = meta.get("title") or m.entry.name
     how = "exact same file" if m.exact else describe_variant(m.variant)
-    head = f"score {m.score:.2f} (distance {m.distance} of 256 bits), {how}: {title}"
+    head = f"score {m.score:.2f} ({measured(m)}), {how}: {title}"
     details = []
     where = m.entry.path or f"{m.entry.name} (from hash bank {m.entry.origin})"
     details.append(f"known photo: {where}")
@@ -193,13 +194,55 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
         details.append(
             f"found in: x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the image you checked"
         )
-    if m.method == "features":
-        turn = f", turned {m.rotation:.0f} degrees" if m.rotation and abs(m.rotation) >= 2 else ""
-        details.append(f"evidence: {m.inliers} matching details line up{turn}")
+    if m.method == "features" and m.rotation and abs(m.rotation) >= 2:
+        details.append(f"turned {m.rotation:.0f} degrees")
     for label, key in (("credit", "credit"), ("licence", "licence"), ("source", "source_url")):
         if meta.get(key):
             details.append(f"{label}: {meta[key]}")
     return head, details
+
+
+def measured(m: Match) -> str:
+    """What the score of a match rests on, in words: bits apart, or details that line up."""
+    if m.method == "features":
+        return f"{m.inliers} matching details line up"
+    return f"distance {m.distance} of 256 bits"
+
+
+#: Plain words for why a part of a check did not run, by ``NotRun.kind``.
+_NOT_RUN_WORDS = {
+    "missing": "no index on this machine yet",
+    "config": "no API key",
+    "auth": "the key was refused",
+    "quota": "out of searches",
+    "timeout": "it timed out",
+    "deadline": "it timed out",
+    "connect": "could not connect",
+    "network": "the connection failed",
+    "unsupported": "it cannot search this way",
+    "too_large": "its answer was too large",
+    "malformed": "its answer could not be read",
+    "prepare": "the request could not be made",
+}
+
+
+def describe_not_run(item: NotRun) -> str:
+    """Short words for a part that did not run: ``the web search on tineye (no API key)``."""
+    why = _NOT_RUN_WORDS.get(item.kind, "it failed")
+    if item.part == "index":
+        return f"the comparison with known photos ({why})"
+    provider = item.part.removeprefix("online:")
+    return f"the web search on {provider} ({why})"
+
+
+def _what_ran(result: CheckResult) -> str:
+    parts = ["its own metadata"]
+    if not any(n.part == "index" for n in result.skipped):
+        parts.insert(0, "the known photos in this index")
+    searched = [r.provider for r in result.online if r.ok]
+    if searched:
+        parts.append(f"the web ({', '.join(searched)})")
+    return ", ".join(parts)
 
 
 def verdict_sentence(result: CheckResult) -> str:
@@ -244,6 +287,12 @@ def verdict_sentence(result: CheckResult) -> str:
             f"{result.query}: LIKELY NOT A REAL PHOTO: its metadata marks it as made by AI "
             f"({result.provenance.ai_signals[0]}). Nobody real may be behind this profile."
         )
+    if result.not_run:
+        missing = "; ".join(describe_not_run(n) for n in result.not_run)
+        return (
+            f"{result.query}: NOT FULLY CHECKED: {missing} did not run. What did run "
+            f"({_what_ran(result)}) found nothing, but the check is not complete."
+        )
     extra = " (it has too little detail to compare)" if result.warnings else ""
     searched = [r.provider for r in result.online if r.ok]
     web = f", nor on the web ({', '.join(searched)})" if searched else ""
@@ -264,11 +313,12 @@ def _also(kinds: list[str], result: CheckResult) -> str:
 
 
 def describe_online(result: CheckResult, top: int = 5) -> list[str]:
-    """Lines for the terminal: per provider, what it found (or why it failed)."""
+    """Lines for the terminal: per provider that answered, what it found (a provider that
+    failed is in ``result.not_run``, shown with the verdict).
+    """
     lines = []
     for r in result.online:
         if r.error is not None:
-            lines.append(f"web, {r.provider}: {r.error.removeprefix(f'{r.provider}: ')}")
             continue
         found = [m for m in r.matches if m.kind != "similar"]
         cached = " (from the cache)" if r.cached else ""
@@ -296,15 +346,12 @@ def privacy_lines(result: CheckResult) -> list[str]:
     lines = []
     for r in result.online:
         if r.sent == "nothing":
-            why = "answered from the cache" if r.cached else "nothing sent"
+            if r.cached:
+                why = "answered from the cache"
+            else:
+                why = f"not searched: {_NOT_RUN_WORDS.get(r.error_kind or '', 'it failed')}"
             lines.append(f"sent: nothing to {r.provider} ({why})")
         else:
             what = "the photo" if r.sent == "bytes" else "only the image address"
             lines.append(f"sent: {what} to {r.host} ({r.provider}); {r.retention}")
     return lines
-
-
-def results_to_dicts(results: Iterable[CheckResult]) -> Iterator[dict[str, Any]]:
-    """JSON-ready dicts for results."""
-    for r in results:
-        yield r.as_dict()

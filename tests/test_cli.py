@@ -136,7 +136,22 @@ def test_add_remove_info(tmp_path: Path) -> None:
     assert "entries" in table.stdout and "hashed with" in table.stdout
     removed = invoke("index", "remove", str(photo), "--index", ix)
     assert removed.exit_code == 0 and "removed 1 of 1" in removed.stderr
-    assert invoke("index", "remove", str(photo), "--index", ix).exit_code == 2
+    again = invoke("index", "remove", str(photo), str(tmp_path / "other.jpg"), "--index", ix)
+    assert again.exit_code == 2
+    assert again.stderr.splitlines() == [
+        f"not in the index: {photo}",
+        f"not in the index: {tmp_path / 'other.jpg'}",
+        "removed 0 of 2",
+    ]
+
+
+def test_hash_table_shows_whole_hashes() -> None:
+    photo = str(STOCK / SMALL_SET[0])
+    as_json = json.loads(invoke("hash", photo, "--format", "json").stdout)[0]
+    shown = invoke("hash", photo, "--format", "table").stdout
+    assert len(as_json["pdq"]) == 64
+    for field in ("pdq", "phash", "sha256"):
+        assert as_json[field] in shown, field
 
 
 def test_export_csv_to_file_and_import_pdq_list(tmp_path: Path) -> None:

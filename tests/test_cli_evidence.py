@@ -43,8 +43,9 @@ def test_quiet_prints_one_verdict_line_per_photo(built_index: Path) -> None:
     photos = [str(SUSPECTS / "mirrored.jpg"), str(SUSPECTS / "unrelated.jpg")]
     done = _run("check", *photos, "--index", str(built_index), "-f", "table", "--quiet")
     lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
-    assert len(lines) == 2, done.stdout
+    assert len(lines) == 3, done.stdout
     assert "LIKELY A KNOWN PHOTO" in lines[0] and "no match" in lines[1]
+    assert lines[2] == "2 photos: 1 likely match, 1 no match; fully checked: 2 of 2"
     assert done.returncode == 1
 
 

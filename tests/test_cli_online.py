@@ -228,7 +228,12 @@ def test_nothing_checked_at_all_is_exit_2(tineye: FakeTinEye, isolated_env: Path
         [UNRELATED], isolated_env / "none", _env(tineye, isolated_env), "--no-cache", "-f", "json"
     )
     assert done.returncode == 2
-    assert "no local index" in done.stderr
+    (result,) = json.loads(done.stdout)
+    assert result["verdict"] == "incomplete"
+    assert [(n["part"], n["kind"]) for n in result["not_run"]] == [
+        ("index", "missing"),
+        ("online:tineye", "auth"),
+    ]
 
 
 def test_the_key_never_appears_after_auth_failures(
@@ -280,3 +285,79 @@ def test_links_prints_browser_search_pages() -> None:
     assert "https%3A%2F%2Fexample.com%2Fp.jpg" in engines["google-lens"]
     bad = _run(["links", "file:///etc/passwd"], dict(os.environ))
     assert bad.returncode == 2 and bad.stderr.startswith("Error: ")
+
+
+def test_a_failed_provider_is_never_a_no_match_in_any_format(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    tineye.script = [("status", 401)]
+    env = _env(tineye, isolated_env)
+    done = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "json")
+    assert done.returncode == 2
+    (result,) = json.loads(done.stdout)
+    assert result["verdict"] == "incomplete"
+    assert result["not_run"] == [
+        {
+            "part": "online:tineye",
+            "kind": "auth",
+            "reason": result["online"][0]["error"],
+        }
+    ]
+    for extra in ((), ("--quiet",)):
+        table = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "table", *extra)
+        assert table.returncode == 2
+        assert "NOT FULLY CHECKED" in table.stdout and "no match" not in table.stdout.lower()
+        assert "not run: tineye: the API key was refused" in table.stdout
+    rows = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "csv")
+    assert rows.returncode == 2
+    header, row = rows.stdout.splitlines()[:2]
+    cells = dict(zip(header.split(","), row.split(","), strict=False))
+    assert cells["verdict"] == "incomplete" and cells["not_run"] == "online:tineye: auth"
+
+
+def test_a_match_stays_a_match_when_a_provider_fails(
+    tineye: FakeTinEye, built_index: Path, isolated_env: Path
+) -> None:
+    tineye.script = [("status", 401)]
+    mirrored = SUSPECTS / "mirrored.jpg"
+    env = _env(tineye, isolated_env)
+    done = _check_online([mirrored], built_index, env, "--no-cache", "-f", "json")
+    assert done.returncode == 1
+    (result,) = json.loads(done.stdout)
+    assert result["verdict"] == "match" and result["not_run"][0]["part"] == "online:tineye"
+    # a batch says how many photos were fully checked
+    both = _check_online([mirrored, UNRELATED], built_index, env, "--no-cache", "-f", "jsonl")
+    assert both.returncode == 2
+    assert (
+        "2 photos: 1 likely match, 1 not fully checked; fully checked: 0 of 2"
+        in both.stderr.splitlines()
+    )
+
+
+def test_no_key_sends_nothing_and_says_so(built_index: Path, isolated_env: Path) -> None:
+    env = _env(None, isolated_env)
+    done = _check_online([UNRELATED], built_index, env, "-f", "table")
+    assert done.returncode == 2
+    assert "sent: nothing to tineye (not searched: no API key)" in done.stdout
+    assert "NOT FULLY CHECKED: the web search on tineye (no API key) did not run" in done.stdout
+
+
+def test_a_refused_connection_is_not_reported_as_sent(
+    built_index: Path, isolated_env: Path
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port on this machine that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    _config(isolated_env, "[online]\ntries = 1\n")
+    env = _env(None, isolated_env, REVIMG_TINEYE_URL=f"http://127.0.0.1:{port}")
+    env["REVIMG_TINEYE_KEY"] = KEY
+    done = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "json")
+    assert done.returncode == 2
+    (result,) = json.loads(done.stdout)
+    (web,) = result["online"]
+    assert web["sent"] == "nothing" and result["not_run"][0]["kind"] == "connect"
+    table = _check_online([UNRELATED], built_index, env, "--no-cache", "-f", "table")
+    assert "sent: nothing to tineye (not searched: could not connect)" in table.stdout
+    assert "sent: the photo" not in table.stdout

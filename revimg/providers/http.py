@@ -264,6 +264,7 @@ def fetch(
     deadline = options.deadline
     tries = max(1, options.tries)
     attempt = 0
+    reached = False  # some try got an answer or at least a connection
     while True:
         attempt += 1
         left = deadline.remaining() if deadline else None
@@ -294,21 +295,31 @@ def fetch(
             raise ProviderError(
                 provider, f"could not make the request ({reason}); nothing was sent", kind="prepare"
             ) from None
-        except httpx.TimeoutException:
+        except httpx.TimeoutException as exc:
             if capped:
                 raise _deadline_error(provider, deadline, attempt) from None
+            connecting = isinstance(exc, httpx.ConnectTimeout)
             problem = f"timed out after {_seconds(options.timeout)}"
-            error = ProviderError(provider, problem, kind="timeout")
+            if connecting:
+                problem = f"could not connect to {host} ({problem})"
+            # "connect": no try ever reached the server, so nothing was sent
+            kind = "connect" if connecting and not reached else "timeout"
+            error = ProviderError(provider, problem, kind=kind)
+            reached = reached or not connecting
         except httpx.TransportError as exc:
             reason = clean_reason(str(exc) or type(exc).__name__, secrets)
+            connecting = isinstance(exc, httpx.ConnectError)
             problem = f"could not connect to {host} ({reason})"
-            error = ProviderError(provider, problem, kind="network")
+            kind = "connect" if connecting and not reached else "network"
+            error = ProviderError(provider, problem, kind=kind)
+            reached = reached or not connecting
         except httpx.RequestError as exc:  # e.g. a body that cannot be decompressed
             reason = clean_reason(str(exc) or type(exc).__name__, secrets)
             raise ProviderError(
                 provider, f"could not read the response from {host} ({reason})", kind="network"
             ) from None
         else:
+            reached = True
             response = replace(response, tries=attempt)
             if response.status not in RETRY_STATUSES or (
                 final is not None and final(response.status, response.body)

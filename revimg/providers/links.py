@@ -27,6 +27,15 @@ TEMPLATES: tuple[tuple[str, str], ...] = (
     ("saucenao", "https://saucenao.com/search.php?url={u}"),
 )
 
+#: (engine id, page) where a person uploads a photo file themselves: the file goes to that
+#: site from the browser, never from revimg.
+UPLOAD_PAGES: tuple[tuple[str, str], ...] = (
+    ("google-lens", "https://images.google.com/"),
+    ("bing", "https://www.bing.com/visualsearch"),
+    ("yandex", "https://yandex.com/images/"),
+    ("tineye", "https://tineye.com/"),
+)
+
 #: Characters that may stay as they are in the raw URL that ascii2d takes in its path.
 _RAW_SAFE = ":/?&=%+,;@!$'()*~[]"
 

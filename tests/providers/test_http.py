@@ -168,7 +168,19 @@ def test_connection_errors_are_retried_then_reported(mock_client, sleeps: Sleeps
     assert str(caught.value) == (
         "demo: could not connect to api.example.com ([Errno 111] Connection refused) (3 tries)"
     )
-    assert caught.value.kind == "network" and len(rec.requests) == 3
+    # no try reached the server: nothing was sent
+    assert caught.value.kind == "connect" and len(rec.requests) == 3
+
+
+def test_a_refused_retry_after_an_answer_is_not_nothing_sent(mock_client, sleeps: Sleeps) -> None:
+    rec = Recorder(
+        httpx.Response(503),
+        httpx.ConnectError("[Errno 111] Connection refused"),
+        httpx.ConnectTimeout("slow"),
+    )
+    with pytest.raises(ProviderError) as caught:
+        get(mock_client(rec), fast_options(sleeps))
+    assert caught.value.kind == "timeout"  # the first try reached the server
 
 
 def test_timeout_then_success(mock_client, sleeps: Sleeps) -> None:
