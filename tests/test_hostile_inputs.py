@@ -1037,9 +1037,16 @@ def test_cli_check_all_inputs_at_once(hostile: Path, upright_index: Path) -> Non
     assert "root:x:0:0" not in ran.out and "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" not in ran.out
     rows = [json.loads(line) for line in ran.out.splitlines() if line.strip()]
     assert len(rows) == len(CASES)
-    errors = ran.err_lines()
+    *errors, summary = ran.err_lines()
     expected_errors = [c for c in CASES if c.reason is not None]
     assert len(errors) == len(expected_errors), "\n".join(errors)
+    read = len(CASES) - len(expected_errors)
+    matched = sum(row.get("verdict") == "match" for row in rows)
+    plain = f", {read - matched} no match" if read > matched else ""
+    assert summary == (
+        f"{len(CASES)} photos: {matched} likely matches{plain}, {len(expected_errors)} could "
+        f"not be read; fully checked: {read} of {len(CASES)}"
+    )
     for case, row in zip(CASES, rows, strict=True):
         assert row["query"] == case.file
         if case.reason is not None:
