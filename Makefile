@@ -8,7 +8,8 @@ DEMO_INDEX := demo-index
 SUSPECTS := examples/suspects/*.jpg examples/suspects/*.webp
 # build outputs and the fresh venv of package-check (ignored by git)
 PKG := .package-check
-# pip: errors and warnings only, no "new pip available" or "running as root" notices
+# pip: errors only (a pip.conf's dead index locations would print a warning per package),
+# no "new pip available" or "running as root" notices
 PIP_ENV := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1
 
 .PHONY: install demo test lint package-check bench-accuracy clean
@@ -16,8 +17,8 @@ PIP_ENV := PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_IN
 $(STAMP): pyproject.toml
 	@echo "installing revimg and its dev tools into $(VENV) (a minute the first time)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(PIP_ENV) $(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	@$(PIP_ENV) $(BIN)/python -m pip install --quiet -e . --group dev
+	@$(PIP_ENV) $(BIN)/python -m pip install --quiet --quiet --upgrade 'pip>=25.1'
+	@$(PIP_ENV) $(BIN)/python -m pip install --quiet --quiet -e . --group dev
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -52,7 +53,7 @@ package-check: $(STAMP)
 	@$(BIN)/python .ci/check_dist.py $(PKG)/dist
 	@echo "== installing the wheel into a fresh venv ($(PKG)/venv)"
 	@$(PYTHON) -m venv $(PKG)/venv
-	@$(PIP_ENV) $(PKG)/venv/bin/python -m pip install --quiet $(PKG)/dist/*.whl
+	@$(PIP_ENV) $(PKG)/venv/bin/python -m pip install --quiet --quiet $(PKG)/dist/*.whl
 	@cd $(PKG) && venv/bin/revimg --version
 	@cd $(PKG) && venv/bin/python ../.ci/check_installed.py
 	@$(PKG)/venv/bin/revimg index build examples/stock --meta examples/stock-meta.csv --index $(PKG)/index
