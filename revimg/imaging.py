@@ -272,7 +272,9 @@ def _unidentified_reason(data: bytes) -> str:
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in _HEIF_BRANDS:
-            return "HEIC/HEIF image: reading it needs the heif extra (pip install 'revimg[heif]')"
+            return (
+                "HEIC/HEIF image: reading it needs the heif extra (pip install 'revimg-cli[heif]')"
+            )
         if brand in _AVIF_BRANDS and ".avif" not in Image.registered_extensions():
             return "AVIF image: reading it needs a Pillow with AVIF support (11.3 or newer)"
     return "not an image, or a format that cannot be read"
