@@ -204,10 +204,10 @@ def test_cli_says_where_in_the_screenshot_in_every_format(
     quiet = runner.invoke(app, [*args, "--format", "table", "--quiet"])
     assert "tip: this looks like a screenshot" in quiet.output
     assert "found in:" not in quiet.output
-    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).output)))
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).stdout)))
     assert rows[0]["variant"].endswith("framed") and len(rows[0]["query_box"].split()) == 4
     assert rows[-1]["verdict"] == "no_match" and "crop it to the photo" in rows[-1]["hints"]
-    lines = runner.invoke(app, [*args, "--format", "jsonl"]).output.splitlines()
+    lines = runner.invoke(app, [*args, "--format", "jsonl"]).stdout.splitlines()
     first, second = (json.loads(line) for line in lines)
     assert _iou(first["matches"][0]["query_box"], _fractions(box, PHONE)) >= 0.7
     assert second["hints"] and second["matches"] == []
