@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from revimg import bank
-from revimg.errors import FetchError, IndexMissing, RevimgError, UsageError
+from revimg.errors import FetchError, IndexMissing, IndexUnusable, RevimgError, UsageError
 from revimg.index import DB_NAME, BankSource, SQLiteIndex, open_index
 
 if TYPE_CHECKING:
@@ -381,10 +381,12 @@ def import_url(
     folder = Path(location).expanduser()
     folder_existed = folder.exists()
     db_existed = (folder / DB_NAME).exists()
+    if folder_existed and not folder.is_dir():
+        raise IndexUnusable(f"{folder}: the index location must be a folder, not a file")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise FetchError(shown(url), f"cannot create {folder} ({exc.strerror})") from None
+        raise IndexUnusable(f"{folder}: cannot create the index folder ({exc.strerror})") from None
     try:
         got = download(
             url,

@@ -851,6 +851,8 @@ def index_import(
     remembered for 'revimg index update'.
 
     Example: revimg index import stock-bank.jsonl --index ./stock-index
+
+    Example: revimg index import https://example.org/bank.jsonl --sha256 HEX
     """
     from revimg import bank, bank_fetch
     from revimg.config import index_location
@@ -968,7 +970,7 @@ def index_update(
                 index_location(index),
                 allow_http=allow_http,
                 max_bytes=max_bytes,
-                on_progress=bar,
+                on_progress=lambda url: bar(bank_fetch.shown(url)),
                 on_result=lambda r: _say(r.summary()),
             )
         if not results:

@@ -7,7 +7,9 @@ nothing reaches the network.
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import os
 import signal
@@ -243,7 +245,7 @@ def test_size_cap_holds_when_content_length_lies(tmp_path: Path) -> None:
 
     client = httpx.Client(transport=httpx.MockTransport(answer))
     ix = tmp_path / "index"
-    with pytest.raises(FetchError, match="over the size limit of 20000 bytes"):
+    with pytest.raises(FetchError, match="the bank is over the size limit of 20000 bytes"):
         bank_fetch.import_url(ix, "https://bank.example/b.txt", client=client, max_bytes=20_000)
     assert not ix.exists()
 
@@ -416,6 +418,48 @@ def test_a_failed_update_leaves_that_bank_and_updates_the_others(
     with open_index(ix) as index:
         etags = {s.url.rsplit("/", 1)[1]: s.etag for s in index.bank_sources()}
     assert etags == {"bad.jsonl": '"a1"', "good.jsonl": '"g2"'}
+
+
+@pytest.mark.parametrize("kind", ["plain", "csv"])
+def test_update_replaces_plain_lists_and_csv_banks(
+    server: Server, tmp_path: Path, kind: str
+) -> None:
+    def make(*numbers: int) -> bytes:
+        if kind == "plain":
+            return "".join(f"{pdq(n)} photo-{n}\n" for n in numbers).encode()
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["name", "pdq", "meta"])
+        writer.writerows([f"photo-{n}", pdq(n), json.dumps({"n": n})] for n in numbers)
+        return out.getvalue().encode()
+
+    server.routes["/list"] = Route(make(1, 2), etag='"1"')
+    ix = tmp_path / "index"
+    first = cli("index", "import", server.url("/list"), "--index", str(ix), HTTP)
+    assert first.exit_code == 0, first.output
+    assert names(ix) == {"photo-1", "photo-2"}
+    server.routes["/list"] = Route(make(2, 3, 4), etag='"2"')
+    done = cli("index", "update", "--index", str(ix), HTTP)
+    assert "updated (+2, -1), 3 entries" in done.output, done.output
+    assert names(ix) == {"photo-2", "photo-3", "photo-4"}
+
+
+def test_an_interrupted_download_leaves_no_file_and_no_index(
+    server: Server, tmp_path: Path
+) -> None:
+    server.routes["/b.jsonl"] = Route(body(1, 2))
+    ix = tmp_path / "index"
+
+    def interrupt(done: int, total: int | None) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bank_fetch.import_url(ix, server.url("/b.jsonl"), allow_http=True, on_progress=interrupt)
+    assert not ix.exists()
+    ix.mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        bank_fetch.import_url(ix, server.url("/b.jsonl"), allow_http=True, on_progress=interrupt)
+    assert list(ix.iterdir()) == []
 
 
 def test_update_without_url_banks_says_so(tmp_path: Path) -> None:
