@@ -43,6 +43,8 @@ CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
 #: Prefix of the temporary download files in the index folder.
 PART_PREFIX = ".bank-download-"
+#: A temporary download untouched this long was left by a killed revimg (seconds).
+STALE_PART_S = 86_400
 _CHUNK = 1 << 16
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 _SHA = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -59,7 +61,11 @@ def is_url(text: str) -> bool:
 
 def shown(url: str) -> str:
     """A URL as messages and ``index info`` show it: no user name or password."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced IPv6 bracket, say: shown without any user part
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
     host = parts.netloc.rpartition("@")[2]
     query = f"?{parts.query}" if parts.query else ""
     return f"{parts.scheme}://{host}{parts.path}{query}"
@@ -67,9 +73,12 @@ def shown(url: str) -> str:
 
 def default_origin(url: str) -> str:
     """A bank's label when none is given: the last part of the URL's path (else its host)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return shown(url)
     name = unquote(parts.path.rstrip("/").rsplit("/", 1)[-1])
-    return name or parts.hostname or url
+    return name or parts.hostname or shown(url)
 
 
 def check_url(url: str, *, allow_http: bool) -> None:
@@ -78,7 +87,11 @@ def check_url(url: str, *, allow_http: bool) -> None:
     Raises:
         FetchError: another scheme, plain http without ``allow_http``, or no host.
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise FetchError(shown(url), f"not a valid URL ({exc})") from None
     scheme = parts.scheme.lower()
     if scheme == "http" and not allow_http:
         raise FetchError(
@@ -129,9 +142,10 @@ class BankResult:
     """What one URL bank import or update did."""
 
     url: str
-    status: str  # "added" (first import), "updated", "unchanged" or "failed"
+    status: str  # "imported" (the first time), "updated", "unchanged" or "failed"
     added: int = 0
     merged: int = 0
+    changed: int = 0
     removed: int = 0
     entries: int = 0
     reason: str = ""
@@ -145,6 +159,8 @@ class BankResult:
         if self.status == "failed":
             return f"{where}: failed ({self.reason})"
         text = f"{where}: {self.status} (+{self.added}, -{self.removed}), {self.entries} entries"
+        if self.changed:
+            text += f", {self.changed} changed"
         if self.skipped_lines:
             text += f", skipped {len(self.skipped_lines)} bad lines"
         return text
@@ -236,13 +252,13 @@ def _download(
         try:
             if response.status_code in _REDIRECTS and "location" in response.headers:
                 target = str(response.url.join(response.headers["location"]))
-                if urlsplit(current).scheme == "https" and urlsplit(target).scheme != "https":
-                    if not allow_http:
-                        raise FetchError(
-                            shown(url),
-                            f"redirected from https to {shown(target)}, which is not https; "
-                            "refused (--allow-http accepts it)",
-                        )
+                down = urlsplit(current).scheme == "https" and urlsplit(target).scheme == "http"
+                if down and not allow_http:
+                    raise FetchError(
+                        shown(url),
+                        f"redirected from https to {shown(target)}, which is not https; "
+                        "refused (--allow-http accepts it)",
+                    )
                 check_url(target, allow_http=allow_http)
                 current = target
                 continue
@@ -276,6 +292,7 @@ def _save(
         raise FetchError(shown(url), f"the bank is {total} bytes, {limit}")
     digest = hashlib.sha256()
     received = 0
+    _sweep(folder)
     handle, name = tempfile.mkstemp(prefix=PART_PREFIX, suffix=".part", dir=folder)
     path = Path(name)
     try:
@@ -319,6 +336,16 @@ def _validator(value: str | None) -> str | None:
     return value
 
 
+def _sweep(folder: Path) -> None:
+    """Remove downloads a killed revimg left in ``folder`` (untouched for a day: a download
+    under way writes all the time)."""
+    too_old = time.time() - STALE_PART_S
+    for part in folder.glob(f"{PART_PREFIX}*.part"):
+        with contextlib.suppress(OSError):
+            if part.stat().st_mtime < too_old:
+                part.unlink()
+
+
 def _content_length(response: httpx.Response) -> int | None:
     value = response.headers.get("content-length", "")
     return int(value) if value.isdigit() else None
@@ -351,6 +378,7 @@ def _replace(
         "updated",
         counts["added"],
         counts["merged"],
+        counts["changed"],
         counts["removed"],
         counts["entries"],
         skipped_lines=skipped,
@@ -401,7 +429,7 @@ def import_url(
             known = any(s.url == url for s in index.bank_sources())
             result = _replace(index, got, label, skip_bad=skip_bad, fetched=time.time())
             index.refresh()
-        result.status = "updated" if known else "added"
+        result.status = "updated" if known else "imported"
         return result
     except BaseException:
         if not db_existed:  # a failed first import leaves no empty index behind

@@ -729,11 +729,15 @@ class SQLiteIndex:
         it is not a local photo. Entries that were there before (local photos, banks
         imported from files, metadata merged into them) stay.
 
-        Returns counts: ``added``, ``merged``, ``same``, ``removed`` and ``entries`` (how
-        many index entries the bank holds now).
+        An entry that this bank alone brought and still holds takes the fields of the new
+        body (an ordinary merge keeps the stored values): a release can correct its
+        metadata.
+
+        Returns counts: ``added``, ``merged``, ``same``, ``changed`` (entries given new
+        fields), ``removed`` and ``entries`` (how many index entries the bank holds now).
         """
         conn = self._conn
-        counts = {"added": 0, "merged": 0, "same": 0, "removed": 0, "entries": 0}
+        counts = {"added": 0, "merged": 0, "same": 0, "changed": 0, "removed": 0, "entries": 0}
         conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KB}")
         try:
             with self._write():
@@ -744,7 +748,7 @@ class SQLiteIndex:
                 )
                 conn.execute("DELETE FROM temp.bank_fresh")
                 for batch in batches:
-                    self._replace_batch(batch, counts)
+                    self._replace_batch(source_id, batch, counts)
                     holdpoints.reached("bank-batch")
                 counts["removed"] = self._let_go(source_id)
                 conn.execute(
@@ -798,7 +802,9 @@ class SQLiteIndex:
         )
         return int(cur.lastrowid or 0)
 
-    def _replace_batch(self, batch: list[Entry] | PlainBankBatch, counts: dict[str, int]) -> None:
+    def _replace_batch(
+        self, source_id: int, batch: list[Entry] | PlainBankBatch, counts: dict[str, int]
+    ) -> None:
         """Merge one batch of a URL bank and note the ids of the entries it holds."""
         conn = self._conn
         if isinstance(batch, PlainBankBatch):
@@ -808,8 +814,11 @@ class SQLiteIndex:
             keys = [_plain_bank_key(p, n) for p, n in zip(batch.pdqs, batch.names, strict=True)]
             shas: list[str] = []
         else:
-            for outcome in self._put_bank_batch(batch):
+            outcomes = self._put_bank_batch(batch)
+            for outcome in outcomes:
                 counts[outcome] += 1
+            kept = [e for e, o in zip(batch, outcomes, strict=True) if o != "added"]
+            counts["changed"] += self._refresh_own(source_id, kept)
             keys = [_bank_key(e) for e in batch if not e.sha256]
             shas = [e.sha256 for e in batch if e.sha256]
         conn.executemany(
@@ -821,6 +830,53 @@ class SQLiteIndex:
             " SELECT id FROM images WHERE sha256 = ?",
             ((s,) for s in shas),
         )
+
+    def _refresh_own(self, source_id: int, entries: list[Entry]) -> int:
+        """Give the entries that bank ``source_id`` alone brought and still holds the fields
+        of its new body (name, sizes, hashes, metadata, views: an ordinary merge keeps the
+        stored values); the first line of an entry wins, as in any import. Returns how many
+        entries changed."""
+        conn = self._conn
+        changed = 0
+        for entry in entries:
+            row = conn.execute(
+                "SELECT id FROM images WHERE key = ? AND path IS NULL", (_bank_key(entry),)
+            ).fetchone()
+            if (
+                row is None
+                or conn.execute(
+                    "SELECT 1 FROM temp.bank_fresh WHERE image_id = ?", (row[0],)
+                ).fetchone()
+            ):
+                continue  # merged into another entry, or an earlier line gave it already
+            image_id = row[0]
+            conn.execute("INSERT INTO temp.bank_fresh (image_id) VALUES (?)", (image_id,))
+            holders = conn.execute(
+                "SELECT source_id, brought FROM bank_holdings WHERE image_id = ?", (image_id,)
+            ).fetchall()
+            if holders != [(source_id, 1)]:
+                continue  # not brought by this bank alone: what others gave it stays
+            if _fields(self.get([image_id])[image_id]) == _fields(entry):
+                continue
+            conn.execute(
+                "UPDATE images SET name = ?, width = ?, height = ?, pdq = ?, pdq_quality = ?,"
+                " phash = ?, meta = ?, updated = ? WHERE id = ?",
+                (
+                    entry.name,
+                    entry.width,
+                    entry.height,
+                    entry.pdq,
+                    entry.pdq_quality,
+                    entry.phash,
+                    json.dumps(entry.meta, sort_keys=True) if entry.meta else "{}",
+                    _now(),
+                    image_id,
+                ),
+            )
+            conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
+            self._put_views(image_id, entry.views)
+            changed += 1
+        return changed
 
     def _let_go(self, source_id: int) -> int:
         """Drop the holdings of bank ``source_id`` that are not in ``temp.bank_fresh``, and
@@ -1252,6 +1308,12 @@ class _Transaction:
             conn.execute("ROLLBACK")
         if exc_type is not None and issubclass(exc_type, sqlite3.Error):
             raise IndexUnusable(_write_error(self._index.location, rest[0])) from None  # type: ignore[arg-type]
+
+
+def _fields(e: Entry) -> tuple[Any, ...]:
+    """What a bank line says about an entry (not where it is or came from)."""
+    views = sorted((v.name, v.box, v.pdq, v.quality) for v in e.views)
+    return (e.name, e.width, e.height, e.pdq, e.pdq_quality, e.phash, e.meta, views)
 
 
 def _box(text: str, image_id: int) -> tuple[float, float, float, float]:

@@ -168,7 +168,7 @@ def test_import_from_url_records_the_source_and_info_shows_it(
     ix = tmp_path / "index"
     done = cli("index", "import", url, "--index", str(ix), HTTP)
     assert done.exit_code == 0, done.output
-    assert "added (+3, -0), 3 entries" in done.output
+    assert "imported (+3, -0), 3 entries" in done.output
     assert names(ix) == {"photo-1", "photo-2", "photo-3"}
     no_leftovers(ix)
     info = json.loads(cli("index", "info", "--index", str(ix), "--format", "json").output)
@@ -280,7 +280,7 @@ def test_a_redirect_from_https_to_http_is_refused(tmp_path: Path) -> None:
     result = bank_fetch.import_url(
         ix, url, client=_redirecting("http://plain.example/b.jsonl"), allow_http=True
     )
-    assert result.status == "added" and names(ix) == {"photo-7"}
+    assert result.status == "imported" and names(ix) == {"photo-7"}
 
 
 def test_too_many_redirects_end_with_one_line(tmp_path: Path) -> None:
@@ -392,6 +392,39 @@ def test_update_keeps_entries_that_others_hold(server: Server, tmp_path: Path) -
     assert names(ix) == {"own.jpg", "photo-3", "photo-4", "photo-5"}
 
 
+def test_a_release_corrects_the_entries_its_bank_alone_brought(
+    server: Server, tmp_path: Path
+) -> None:
+    """An ordinary merge keeps stored values; an update gives the entries its bank alone
+    brought the new body's fields, and leaves entries others gave or hold as they are."""
+
+    def line(sha: str, name: str, credit: str) -> str:
+        return json.dumps({"pdq": pdq(1), "sha256": sha, "name": name, "meta": {"credit": credit}})
+
+    own, shared, earlier = "a" * 64, "b" * 64, "c" * 64
+    ix = tmp_path / "index"
+    file_bank = tmp_path / "earlier.jsonl"
+    file_bank.write_text(line(earlier, "from-file", "file") + "\n")
+    assert cli("index", "import", str(file_bank), "--index", str(ix)).exit_code == 0
+    v1 = [line(own, "old-name", "A"), line(shared, "shared", "S"), line(earlier, "e", "X")]
+    server.routes["/s.jsonl"] = Route("\n".join(v1).encode(), etag='"1"')
+    server.routes["/t.jsonl"] = Route(line(shared, "shared", "T").encode(), etag='"1"')
+    for path in ("/s.jsonl", "/t.jsonl"):
+        assert cli("index", "import", server.url(path), "--index", str(ix), HTTP).exit_code == 0
+    v2 = [line(own, "new-name", "B"), line(shared, "renamed", "S2"), line(earlier, "e2", "Y")]
+    v2.append(line(own, "second-line", "C"))  # a repeat: the first line wins
+    server.routes["/s.jsonl"] = Route("\n".join(v2).encode(), etag='"2"')
+    done = cli("index", "update", "--index", str(ix), HTTP)
+    assert "s.jsonl: updated (+0, -0), 3 entries, 1 changed" in done.output, done.output
+    with open_index(ix) as index:
+        got = {e.sha256: (e.name, e.meta) for e in index.entries()}
+    assert got == {
+        own: ("new-name", {"credit": "B"}),
+        shared: ("shared", {"credit": "S"}),  # T holds it too
+        earlier: ("from-file", {"credit": "file"}),  # there before
+    }
+
+
 def test_a_failed_update_leaves_that_bank_and_updates_the_others(
     server: Server, tmp_path: Path
 ) -> None:
@@ -460,6 +493,21 @@ def test_an_interrupted_download_leaves_no_file_and_no_index(
     with pytest.raises(KeyboardInterrupt):
         bank_fetch.import_url(ix, server.url("/b.jsonl"), allow_http=True, on_progress=interrupt)
     assert list(ix.iterdir()) == []
+
+
+def test_a_download_left_by_a_killed_run_is_swept_away(server: Server, tmp_path: Path) -> None:
+    server.routes["/b.jsonl"] = Route(body(1))
+    ix = tmp_path / "index"
+    ix.mkdir()
+    old = ix / f"{bank_fetch.PART_PREFIX}left.part"
+    recent = ix / f"{bank_fetch.PART_PREFIX}under-way.part"
+    old.write_bytes(b"x")
+    recent.write_bytes(b"y")
+    day_ago = old.stat().st_mtime - bank_fetch.STALE_PART_S - 1
+    os.utime(old, (day_ago, day_ago))
+    done = cli("index", "import", server.url("/b.jsonl"), "--index", str(ix), HTTP)
+    assert done.exit_code == 0, done.output
+    assert not old.exists() and recent.exists()
 
 
 def test_update_without_url_banks_says_so(tmp_path: Path) -> None:
