@@ -837,26 +837,44 @@ class SQLiteIndex:
         stored values); the first line of an entry wins, as in any import. Returns how many
         entries changed."""
         conn = self._conn
-        changed = 0
+        ids = dict(
+            _in_chunks(
+                conn,
+                "SELECT key, id FROM images WHERE path IS NULL AND key IN ({marks})",
+                {_bank_key(e) for e in entries},
+            )
+        )  # entries merged into a local photo have no such key
+        seen = {
+            i
+            for (i,) in _in_chunks(
+                conn,
+                "SELECT image_id FROM temp.bank_fresh WHERE image_id IN ({marks})",
+                ids.values(),
+            )
+        }  # given by an earlier line of this body
+        alone = {
+            i
+            for (i,) in _in_chunks(
+                conn,
+                "SELECT image_id FROM bank_holdings WHERE image_id IN ({marks})"
+                f" GROUP BY image_id HAVING count(*) = 1 AND max(source_id = {int(source_id)}"
+                " AND brought = 1)",
+                ids.values(),
+            )
+        }  # brought by this bank, held by no other
+        first: dict[int, Entry] = {}
         for entry in entries:
-            row = conn.execute(
-                "SELECT id FROM images WHERE key = ? AND path IS NULL", (_bank_key(entry),)
-            ).fetchone()
-            if (
-                row is None
-                or conn.execute(
-                    "SELECT 1 FROM temp.bank_fresh WHERE image_id = ?", (row[0],)
-                ).fetchone()
-            ):
-                continue  # merged into another entry, or an earlier line gave it already
-            image_id = row[0]
-            conn.execute("INSERT INTO temp.bank_fresh (image_id) VALUES (?)", (image_id,))
-            holders = conn.execute(
-                "SELECT source_id, brought FROM bank_holdings WHERE image_id = ?", (image_id,)
-            ).fetchall()
-            if holders != [(source_id, 1)]:
-                continue  # not brought by this bank alone: what others gave it stays
-            if _fields(self.get([image_id])[image_id]) == _fields(entry):
+            image_id = ids.get(_bank_key(entry))
+            if image_id is not None and image_id not in seen:
+                first.setdefault(image_id, entry)
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.bank_fresh (image_id) VALUES (?)", ((i,) for i in first)
+        )
+        stored = self.get(i for i in first if i in alone)
+        changed = 0
+        for image_id, old in stored.items():
+            entry = first[image_id]
+            if _fields(old) == _fields(entry):
                 continue
             conn.execute(
                 "UPDATE images SET name = ?, width = ?, height = ?, pdq = ?, pdq_quality = ?,"
