@@ -450,6 +450,25 @@ def _batched(entries: Iterable[Entry], size: int) -> Iterator[list[Entry]]:
         yield batch
 
 
+def batches(
+    source: str | Iterable[str],
+    origin: str,
+    where: str,
+    *,
+    skip_bad: bool = False,
+    skipped: list[tuple[int, str]] | None = None,
+) -> Iterator[list[Entry] | PlainBankBatch]:
+    """A bank's entries in batches as it is read (lazy); a bad line raises ``BankError``
+    naming it, unless ``skip_bad`` (then it is noted in ``skipped``). ``origin`` is
+    stored as it is: pass it through :func:`bank_origin` first."""
+    kind, stream = _detect(source, where)
+    bad = _reporter(where, skip_bad, skipped)
+    if kind == "plain":
+        yield from _plain_batches(stream, origin, bad)
+    else:
+        yield from _batched(_parse_lines(kind, stream, origin, where, bad), BATCH)
+
+
 def import_lines(
     index: SQLiteIndex,
     source: str | Iterable[str],
@@ -464,16 +483,10 @@ def import_lines(
     ``BankError`` and rolls everything back: the index is left as it was.
     """
     started = time.perf_counter()
-    origin = bank_origin(origin)
     skipped: list[tuple[int, str]] = []
-    kind, stream = _detect(source, where)
-    bad = _reporter(where, skip_bad, skipped)
-    batches: Iterable[list[Entry] | PlainBankBatch]
-    if kind == "plain":
-        batches = _plain_batches(stream, origin, bad)
-    else:
-        batches = _batched(_parse_lines(kind, stream, origin, where, bad), BATCH)
-    counts = index.put_bank_batches(batches)
+    counts = index.put_bank_batches(
+        batches(source, bank_origin(origin), where, skip_bad=skip_bad, skipped=skipped)
+    )
     stats = ImportStats(counts["added"], counts["merged"], counts["same"], skipped)
     stats.seconds = time.perf_counter() - started
     return stats

@@ -881,9 +881,23 @@ def index_info(
         ("schema", str(info["schema_version"])),
         ("hashed with", ", ".join(f"{k} {v}" for k, v in info["hashed_with"].items()) or "-"),
     ]
+    for bank in info.get("banks", []):
+        rows.extend(_bank_rows(bank, when))
     for key, value in rows:
         table.add_row(key, escape(value))
     _out().print(table)
+
+
+def _bank_rows(bank: dict[str, Any], when: Any) -> list[tuple[str, str]]:
+    """One URL bank in ``index info``: its address, then label, count, when and what was
+    fetched."""
+    from revimg.bank_fetch import shown
+
+    return [
+        ("bank from URL", shown(bank["url"])),
+        ("", f"{bank['origin']}: {bank['entries']} entries, fetched {when(bank['fetched'])}"),
+        ("", f"sha256 {bank['sha256'] or '-'}"),
+    ]
 
 
 @index_app.command("export")
@@ -917,12 +931,26 @@ def index_export(
         _say(f"exported {count} entries" + (f" to {output}" if output else ""))
 
 
+AllowHttpOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-http",
+        help="Accept plain-http URLs and redirects (anyone on the way can alter them).",
+    ),
+]
+MaxSizeOption = Annotated[
+    str,
+    typer.Option("--max-size", help="Refuse a downloaded bank larger than this (e.g. 500MB)."),
+]
+
+
 @index_app.command("import")
 def index_import(
     bank_file: Annotated[
         str,
         typer.Argument(
-            metavar="BANK", help="Hash bank (jsonl, csv, or a PDQ list); '-' for stdin."
+            metavar="BANK",
+            help="Hash bank (jsonl, csv, or a PDQ list): a file, '-' for stdin, or an https URL.",
         ),
     ],
     index: IndexOption = None,
@@ -935,15 +963,33 @@ def index_import(
             "--origin", help="Label for where the bank came from [default: its file name]."
         ),
     ] = None,
+    sha256: Annotated[
+        str | None,
+        typer.Option("--sha256", help="A URL bank's expected SHA-256, checked before importing."),
+    ] = None,
+    allow_http: AllowHttpOption = False,
+    max_size: MaxSizeOption = "2GB",
 ) -> None:
     """Merge a hash bank into the index, creating the index if needed (idempotent).
 
+    A bank at a URL is downloaded, checked against --sha256 if given, imported, and
+    remembered for 'revimg index update'.
+
     Example: revimg index import stock-bank.jsonl --index ./stock-index
+
+    Example: revimg index import https://example.org/bank.jsonl --sha256 HEX
     """
-    from revimg import bank
+    from revimg import bank, bank_fetch
     from revimg.config import index_location
 
     with _user_errors():
+        if bank_fetch.is_url(bank_file):
+            _import_url(bank_file, index, skip_bad, origin, sha256, allow_http, max_size)
+            return
+        if sha256 is not None:
+            raise UsageError(
+                "--sha256 checks a bank downloaded from a URL (use sha256sum for a file)"
+            )
         if bank_file == "-":
             if sys.stdin is None or sys.stdin.isatty():
                 raise UsageError("'-' reads a bank from standard input, but nothing was piped in")
@@ -965,6 +1011,97 @@ def index_import(
         for number, reason in stats.skipped_lines:
             _say(f"skipped: {bank_file}, line {number}: {reason}")
         _say(stats.summary())
+
+
+def _import_url(
+    url: str,
+    index: Path | None,
+    skip_bad: bool,
+    origin: str | None,
+    sha256: str | None,
+    allow_http: bool,
+    max_size: str,
+) -> None:
+    from revimg import bank_fetch
+    from revimg.config import index_location
+
+    expected = bank_fetch.check_sha256(sha256) if sha256 is not None else None
+    max_bytes = bank_fetch.parse_size(max_size)
+    with _download_bar() as bar:
+        result = bank_fetch.import_url(
+            index_location(index),
+            url,
+            origin=origin,
+            allow_http=allow_http,
+            max_bytes=max_bytes,
+            expected_sha256=expected,
+            skip_bad=skip_bad,
+            on_progress=bar(bank_fetch.shown(url)),
+        )
+    for number, reason in result.skipped_lines:
+        _say(f"skipped: {bank_fetch.shown(url)}, line {number}: {reason}")
+    _say(result.summary())
+
+
+@contextmanager
+def _download_bar() -> Iterator[Any]:
+    """A factory of download progress callbacks (one bar per URL) on a terminal, else of
+    None (no bar when stderr is a file or a pipe)."""
+    err = _err()
+    if not err.is_terminal:
+        yield lambda label: None
+        return
+    from rich.progress import DownloadColumn, Progress, TransferSpeedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+
+        def bar(label: str) -> Any:
+            task = progress.add_task(escape(label), total=None)
+
+            def advance(done: int, total: int | None) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return advance
+
+        yield bar
+
+
+@index_app.command("update")
+def index_update(
+    index: IndexOption = None,
+    allow_http: AllowHttpOption = False,
+    max_size: MaxSizeOption = "2GB",
+) -> None:
+    """Fetch every hash bank imported from a URL again; a changed bank replaces its entries.
+
+    Each bank is asked conditionally (ETag, Last-Modified) and reported as unchanged,
+    updated (+added, -removed) or failed (left as it was; exit code 2).
+
+    Example: revimg index update --index ./stock-index
+    """
+    from revimg import bank_fetch
+    from revimg.config import index_location
+
+    with _user_errors():
+        max_bytes = bank_fetch.parse_size(max_size)
+        with _download_bar() as bar:
+            results = bank_fetch.update(
+                index_location(index),
+                allow_http=allow_http,
+                max_bytes=max_bytes,
+                on_progress=lambda url: bar(bank_fetch.shown(url)),
+                on_result=lambda r: _say(r.summary()),
+            )
+        if not results:
+            _say("no banks imported from URLs in this index; nothing to update")
+    if any(r.status == "failed" for r in results):
+        raise typer.Exit(EXIT_ERROR)
 
 
 #: Exit code of a command whose output pipe was closed by its reader (as SIGPIPE gives).

@@ -7,6 +7,7 @@ Exception tree::
     ├── IndexMissing          no index at the given location
     ├── IndexUnusable         the index is unusable (corrupt, locked, newer schema, read-only)
     ├── BankError             a hash bank or metadata file is malformed
+    ├── FetchError            a hash bank could not be downloaded (host and reason)
     ├── UsageError            arguments that cannot work together
     └── ProviderError         an online search provider failed (reported per provider)
 """
@@ -45,6 +46,15 @@ class IndexUnusable(RevimgError):
 
 class BankError(RevimgError):
     """A hash bank or metadata file is malformed."""
+
+
+class FetchError(RevimgError):
+    """A hash bank could not be downloaded; the message names the address and the reason."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        self.where = where
+        self.reason = reason
+        super().__init__(f"{where}: {reason}")
 
 
 class UsageError(RevimgError):

@@ -8,7 +8,9 @@ killed; the test reads that line and sends the signal. Without the variable (eve
 run) a point costs one dictionary look-up.
 
 Points: ``bank-batch`` (a bank import has merged one more batch, inside its transaction),
-``bank-commit`` (every batch merged, just before the commit).
+``bank-commit`` (every batch merged, just before the commit), ``bank-replace`` (a bank
+downloaded from a URL has replaced its entries, inside the transaction, just before the
+commit).
 """
 
 from __future__ import annotations

@@ -78,6 +78,19 @@ class PlainBankBatch:
     quality: int
 
 
+@dataclass(frozen=True, slots=True)
+class BankSource:
+    """A hash bank imported from a URL: where it came from and what its server said."""
+
+    url: str
+    origin: str
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    fetched: float
+    entries: int
+
+
 class IndexBackend(Protocol):
     """What matching and the CLI need from an index; SQLite is the built-in engine."""
 
@@ -168,6 +181,29 @@ _MIGRATIONS: tuple[str, ...] = (
     # this version have none (their matches rest on geometry alone): the next build rehashes
     """
     UPDATE images SET mtime_ns = -1 WHERE path IS NOT NULL;
+    """,
+    # 6: hash banks imported from a URL (revimg.bank_fetch): where each came from, what its
+    # server said about it (to ask again conditionally), and the entries it holds, so that an
+    # update replaces them; ``brought`` marks entries this bank added to the index (only
+    # those can leave with it)
+    """
+    CREATE TABLE bank_sources (
+        id INTEGER PRIMARY KEY,
+        url TEXT NOT NULL UNIQUE,
+        origin TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        sha256 TEXT,
+        fetched REAL NOT NULL,
+        entries INTEGER NOT NULL
+    );
+    CREATE TABLE bank_holdings (
+        source_id INTEGER NOT NULL REFERENCES bank_sources (id) ON DELETE CASCADE,
+        image_id INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+        brought INTEGER NOT NULL,
+        PRIMARY KEY (source_id, image_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX bank_holdings_image ON bank_holdings (image_id);
     """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -670,6 +706,226 @@ class SQLiteIndex:
             conn.executemany(_INSERT_BANK_ROW, plain_rows)
         return outcomes
 
+    # -- hash banks from URLs ----------------------------------------------------------------
+
+    @_reads
+    def bank_sources(self) -> list[BankSource]:
+        """The hash banks imported from URLs, in the order they were first imported."""
+        rows = self._conn.execute(
+            "SELECT url, origin, etag, last_modified, sha256, fetched, entries"
+            " FROM bank_sources ORDER BY id"
+        ).fetchall()
+        return [BankSource(*row) for row in rows]
+
+    def replace_bank(
+        self, source: BankSource, batches: Iterable[list[Entry] | PlainBankBatch]
+    ) -> dict[str, int]:
+        """Make the bank at ``source.url`` hold exactly the entries of ``batches`` (a new
+        body of it), in ONE transaction: a failure or a kill anywhere leaves the index as it
+        was. The first import of a URL is the same call (it held nothing before).
+
+        Entries are merged as any bank import merges them. Then every entry this bank held
+        before and does not hold now is let go; such an entry leaves the index only when
+        this bank (or another URL bank since) brought it in, no other URL bank holds it and
+        it is not a local photo. Entries that were there before (local photos, banks
+        imported from files, metadata merged into them) stay.
+
+        An entry that this bank alone brought and still holds takes the fields of the new
+        body (an ordinary merge keeps the stored values): a release can correct its
+        metadata.
+
+        Returns counts: ``added``, ``merged``, ``same``, ``changed`` (entries given new
+        fields), ``removed`` and ``entries`` (how many index entries the bank holds now).
+        """
+        conn = self._conn
+        counts = {"added": 0, "merged": 0, "same": 0, "changed": 0, "removed": 0, "entries": 0}
+        conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KB}")
+        try:
+            with self._write():
+                source_id = self._bank_source_id(source)
+                start = conn.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
+                conn.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS bank_fresh (image_id INTEGER PRIMARY KEY)"
+                )
+                conn.execute("DELETE FROM temp.bank_fresh")
+                for batch in batches:
+                    self._replace_batch(source_id, batch, counts)
+                    holdpoints.reached("bank-batch")
+                counts["removed"] = self._let_go(source_id)
+                conn.execute(
+                    "INSERT INTO bank_holdings (source_id, image_id, brought)"
+                    " SELECT ?, image_id, image_id > ? FROM temp.bank_fresh WHERE true"
+                    " ON CONFLICT DO NOTHING",
+                    (source_id, start),
+                )
+                counts["entries"] = conn.execute("SELECT count(*) FROM temp.bank_fresh").fetchone()[
+                    0
+                ]
+                conn.execute(
+                    "UPDATE bank_sources SET origin = ?, etag = ?, last_modified = ?,"
+                    " sha256 = ?, fetched = ?, entries = ? WHERE id = ?",
+                    (
+                        source.origin,
+                        source.etag,
+                        source.last_modified,
+                        source.sha256,
+                        source.fetched,
+                        counts["entries"],
+                        source_id,
+                    ),
+                )
+                conn.execute("DELETE FROM temp.bank_fresh")
+                holdpoints.reached("bank-replace")
+        finally:
+            conn.execute(f"PRAGMA cache_size = -{CACHE_KB}")
+        return counts
+
+    def note_bank_fetched(
+        self, url: str, etag: str | None, last_modified: str | None, fetched: float
+    ) -> None:
+        """Record a URL bank's new validators after it was fetched again unchanged."""
+        with self._write():
+            self._conn.execute(
+                "UPDATE bank_sources SET etag = ?, last_modified = ?, fetched = ? WHERE url = ?",
+                (etag, last_modified, fetched, url),
+            )
+
+    def _bank_source_id(self, source: BankSource) -> int:
+        """The id of the URL bank ``source`` (recorded now if it is new), in a transaction."""
+        row = self._conn.execute(
+            "SELECT id FROM bank_sources WHERE url = ?", (source.url,)
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur = self._conn.execute(
+            "INSERT INTO bank_sources (url, origin, fetched, entries) VALUES (?, ?, ?, 0)",
+            (source.url, source.origin, source.fetched),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _replace_batch(
+        self, source_id: int, batch: list[Entry] | PlainBankBatch, counts: dict[str, int]
+    ) -> None:
+        """Merge one batch of a URL bank and note the ids of the entries it holds."""
+        conn = self._conn
+        if isinstance(batch, PlainBankBatch):
+            added = self._insert_plain(batch, _now())
+            counts["added"] += added
+            counts["same"] += len(batch.names) - added
+            keys = [_plain_bank_key(p, n) for p, n in zip(batch.pdqs, batch.names, strict=True)]
+            shas: list[str] = []
+        else:
+            outcomes = self._put_bank_batch(batch)
+            for outcome in outcomes:
+                counts[outcome] += 1
+            kept = [e for e, o in zip(batch, outcomes, strict=True) if o != "added"]
+            counts["changed"] += self._refresh_own(source_id, kept)
+            keys = [_bank_key(e) for e in batch if not e.sha256]
+            shas = [e.sha256 for e in batch if e.sha256]
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.bank_fresh (image_id) SELECT id FROM images WHERE key = ?",
+            ((k,) for k in keys),
+        )
+        conn.executemany(  # an entry with a SHA-256 merged into the entries of that content
+            "INSERT OR IGNORE INTO temp.bank_fresh (image_id)"
+            " SELECT id FROM images WHERE sha256 = ?",
+            ((s,) for s in shas),
+        )
+
+    def _refresh_own(self, source_id: int, entries: list[Entry]) -> int:
+        """Give the entries that bank ``source_id`` alone brought and still holds the fields
+        of its new body (name, sizes, hashes, metadata, views: an ordinary merge keeps the
+        stored values); the first line of an entry wins, as in any import. Returns how many
+        entries changed."""
+        conn = self._conn
+        ids = dict(
+            _in_chunks(
+                conn,
+                "SELECT key, id FROM images WHERE path IS NULL AND key IN ({marks})",
+                {_bank_key(e) for e in entries},
+            )
+        )  # entries merged into a local photo have no such key
+        seen = {
+            i
+            for (i,) in _in_chunks(
+                conn,
+                "SELECT image_id FROM temp.bank_fresh WHERE image_id IN ({marks})",
+                ids.values(),
+            )
+        }  # given by an earlier line of this body
+        alone = {
+            i
+            for (i,) in _in_chunks(
+                conn,
+                "SELECT image_id FROM bank_holdings WHERE image_id IN ({marks})"
+                f" GROUP BY image_id HAVING count(*) = 1 AND max(source_id = {int(source_id)}"
+                " AND brought = 1)",
+                ids.values(),
+            )
+        }  # brought by this bank, held by no other
+        first: dict[int, Entry] = {}
+        for entry in entries:
+            image_id = ids.get(_bank_key(entry))
+            if image_id is not None and image_id not in seen:
+                first.setdefault(image_id, entry)
+        conn.executemany(
+            "INSERT OR IGNORE INTO temp.bank_fresh (image_id) VALUES (?)", ((i,) for i in first)
+        )
+        stored = self.get(i for i in first if i in alone)
+        changed = 0
+        for image_id, old in stored.items():
+            entry = first[image_id]
+            if _fields(old) == _fields(entry):
+                continue
+            conn.execute(
+                "UPDATE images SET name = ?, width = ?, height = ?, pdq = ?, pdq_quality = ?,"
+                " phash = ?, meta = ?, updated = ? WHERE id = ?",
+                (
+                    entry.name,
+                    entry.width,
+                    entry.height,
+                    entry.pdq,
+                    entry.pdq_quality,
+                    entry.phash,
+                    json.dumps(entry.meta, sort_keys=True) if entry.meta else "{}",
+                    _now(),
+                    image_id,
+                ),
+            )
+            conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
+            self._put_views(image_id, entry.views)
+            changed += 1
+        return changed
+
+    def _let_go(self, source_id: int) -> int:
+        """Drop the holdings of bank ``source_id`` that are not in ``temp.bank_fresh``, and
+        the entries that leave with them; returns how many entries left the index."""
+        conn = self._conn
+        conn.execute("DROP TABLE IF EXISTS temp.bank_gone")
+        conn.execute(
+            "CREATE TEMP TABLE bank_gone AS SELECT image_id, brought FROM bank_holdings"
+            " WHERE source_id = ? AND image_id NOT IN (SELECT image_id FROM temp.bank_fresh)",
+            (source_id,),
+        )
+        conn.execute(
+            "DELETE FROM bank_holdings WHERE source_id = ?"
+            " AND image_id IN (SELECT image_id FROM temp.bank_gone)",
+            (source_id,),
+        )
+        # an entry this bank brought that another URL bank holds stays, and leaves with that
+        # bank in turn
+        conn.execute(
+            "UPDATE bank_holdings SET brought = 1"
+            " WHERE image_id IN (SELECT image_id FROM temp.bank_gone WHERE brought)"
+        )
+        removed = conn.execute(
+            "DELETE FROM images WHERE path IS NULL"
+            " AND id IN (SELECT image_id FROM temp.bank_gone WHERE brought)"
+            " AND id NOT IN (SELECT image_id FROM bank_holdings)"
+        ).rowcount
+        conn.execute("DROP TABLE temp.bank_gone")
+        return int(removed)
+
     def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
         """Merge metadata fields into one entry."""
         with self._write():
@@ -851,6 +1107,7 @@ class SQLiteIndex:
             "generation": self.generation(),
             "hashed_with": stored,
             "running": versions.library_versions(),
+            "banks": [dataclasses.asdict(b) for b in self.bank_sources()],
         }
 
     # -- searching -------------------------------------------------------------------------
@@ -1081,6 +1338,12 @@ class _Transaction:
             raise IndexUnusable(_write_error(self._index.location, rest[0])) from None  # type: ignore[arg-type]
 
 
+def _fields(e: Entry) -> tuple[Any, ...]:
+    """What a bank line says about an entry (not where it is or came from)."""
+    views = sorted((v.name, v.box, v.pdq, v.quality) for v in e.views)
+    return (e.name, e.width, e.height, e.pdq, e.pdq_quality, e.phash, e.meta, views)
+
+
 def _box(text: str, image_id: int) -> tuple[float, float, float, float]:
     """A stored view box: four fractions (ValueError for anything else)."""
     box = json.loads(text)
@@ -1122,6 +1385,7 @@ def open_index(location: str | Path, *, create: bool = False) -> SQLiteIndex:
 
 
 __all__ = [
+    "BankSource",
     "Entry",
     "IndexBackend",
     "RevimgError",
