@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -111,6 +112,11 @@ def headlines(html: str) -> list[str]:
     return [h.strip() for h in parser.found]
 
 
+def web_links(page: Page) -> list[str]:
+    """The page's links to the web (not to its own cards and parts)."""
+    return [a["href"] for a in page.find("a") if not a["href"].startswith("#")]
+
+
 def decode_uri(uri: str) -> Image.Image:
     assert uri.startswith(JPEG_URI), uri[:40]
     img = Image.open(io.BytesIO(base64.b64decode(uri[len(JPEG_URI) :], validate=True)))
@@ -183,7 +189,9 @@ def assert_inert(page: Page) -> None:
             if "http" in lowered:
                 assert (tag, name) == ("a", "href") or name in ("alt", "aria-label"), (tag, name)
             if name == "href":
-                assert lowered.startswith(("http://", "https://")), value
+                # a link to a card or a part of this page, or to a web page
+                internal = re.fullmatch(r"#(q[0-9]+|overview|next)", value)
+                assert internal or lowered.startswith(("http://", "https://")), value
             if name == "src":
                 assert value.startswith(JPEG_URI), value[:60]
         if tag == "meta" and "http-equiv" in attrs:
@@ -221,7 +229,7 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
         "verdict v-known",
         "verdict v-clear",
     ]
-    assert "3 photos checked, 2 likely known." in page.text
+    assert "3 photos checked, 2 likely known, 1 with no match." in page.text
     # The known photos are shown with their metadata; the crop's region is drawn.
     assert "Known photo: kphotoalbum__jesper.jpg" in page.text
     assert "Known photo: kphotoalbum__cold_water.jpg" in page.text
@@ -234,12 +242,15 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
     images = page.find("img")
     expected = sum(1 + len(item.result["matches"]) for item in real_items)
     assert len(images) == expected == 5
+    sides = []
     for attrs in images:
         assert attrs["alt"].strip()
         with decode_uri(attrs["src"]) as img:
             assert img.format == "JPEG"
-            assert max(img.size) == THUMB_SIZE
+            sides.append(max(img.size))
         assert len(attrs["src"]) < 80_000  # a thumbnail, not the photo
+    # profile-square.jpg is 400 px wide: never enlarged; the others are scaled down
+    assert sides == [400, THUMB_SIZE, THUMB_SIZE, THUMB_SIZE, THUMB_SIZE]
     assert_inert(page)
 
 
@@ -362,7 +373,7 @@ def test_malicious_values_cannot_inject_anything() -> None:
         assert value in page.text, value
     assert "<script" not in text and "<img src=x" not in text
     # The https link with a quote in it stays one attribute value.
-    hrefs = [a["href"] for a in page.find("a")]
+    hrefs = web_links(page)
     assert hrefs == ['https://example.com/"onmouseover="alert(5)']
 
 
@@ -381,7 +392,7 @@ def test_only_http_and_https_urls_become_links() -> None:
     }
     for url, linked in urls.items():
         _, page = render(ReportItem(result(match(meta={"source_url": url})), "", None, [None]))
-        hrefs = [a["href"] for a in page.find("a")]
+        hrefs = web_links(page)
         assert hrefs == ([url] if linked else []), url
         assert " ".join(url.split()) in page.text
 
@@ -401,7 +412,7 @@ def test_thumbnails_are_small_upright_jpegs() -> None:
     uri = thumbnail_uri(buf.getvalue(), "sideways.jpg")
     assert uri is not None
     with decode_uri(uri) as thumb:
-        assert thumb.size == (160, 320)
+        assert thumb.size == (THUMB_SIZE // 2, THUMB_SIZE)
         assert not thumb.getexif()
     # A transparent PNG and a tiny photo come out as JPEGs too, never as the original bytes.
     png = io.BytesIO()
@@ -434,7 +445,7 @@ def test_error_result_renders_grey_with_its_reason() -> None:
     text, page = render(item)
     assert headlines(text) == ["Could not be checked"]
     assert page.with_class("v-error")
-    assert "Could not be checked (not an image, or a format that cannot be read)" in page.text
+    assert "Reason: not an image, or a format that cannot be read." in page.text
     assert "notes.txt" in page.text
     assert page.find("img") == []
     assert "Do not send money" not in page.text
@@ -471,7 +482,7 @@ def test_from_result_keeps_existing_local_files_only(tmp_path: Path) -> None:
     item = ReportItem.from_result(result(here, gone), "x", jpeg())
     assert item.match_files == (here["path"], None)
     _, page = render(item)
-    assert len(page.find("img")) == 3  # the query beside each match, one known photo
+    assert len(page.find("img")) == 2  # the query once, beside the best match; one known photo
     assert MISSING_PLACEHOLDER in page.text
 
 
@@ -483,7 +494,8 @@ def test_no_match_says_it_proves_nothing_and_what_to_try() -> None:
     text, page = render(ReportItem(result(query="a.jpg"), sentence, jpeg()))
     assert headlines(text) == ["No match found"]
     assert page.with_class("v-clear")
-    assert "No match does not prove that the photo is genuine" in page.text
+    assert "No match among the known photos does not prove that the photo is genuine" in page.text
+    assert "Search the web for it" in page.text
     assert "cannot prove that a photo is genuine" in page.text
     assert "revimg links URL" in page.text
     assert "online search" in page.text
@@ -592,7 +604,7 @@ def test_online_results_say_what_was_sent_where() -> None:
     assert "vision: nothing was sent" in page.text
     assert "Could not search: vision: no API key" in page.text
     assert "first seen 2016-03-02" in page.text and "stock photo site" in page.text
-    hrefs = [a["href"] for a in page.find("a")]
+    hrefs = web_links(page)
     assert hrefs == [
         "https://www.istockphoto.com/photo/man-123",
         "https://media.istockphoto.com/id/123.jpg",
@@ -624,7 +636,7 @@ def test_values_of_the_wrong_type_are_skipped() -> None:
     ]
     text, page = render(*(ReportItem(r, None, b"", [3]) for r in junk))  # type: ignore[arg-type]
     assert headlines(text) == ["Could not be checked", "No match found", "Likely a known photo"]
-    assert "3 photos checked, 1 likely known, 1 could not be checked." in page.text
+    assert "3 photos checked, 1 likely known, 1 with no match, 1 could not be checked." in page.text
     assert_inert(page)
 
 
@@ -640,7 +652,10 @@ def test_header_summary_and_title() -> None:
     assert (
         "This report was made on this computer; it contains thumbnails of the photos" in page.text
     )
-    summary = "4 photos checked, 1 likely known, 1 with warning signs, 1 could not be checked."
+    summary = (
+        "4 photos checked, 1 likely known, 1 with warning signs, 1 with no match, "
+        "1 could not be checked."
+    )
     assert summary in page.text
     assert "Photo 2 of 4: suspect.jpg" in page.text
     _, page = render()
