@@ -395,7 +395,7 @@ def _row_details(result: Mapping[str, Any], level: Level) -> tuple[str, str]:
     matches = _dicts(result.get("matches"))
     score = ""
     if level == "error":
-        best = _e(_clip(_text(result.get("error")) or "unknown error", 90))
+        best = _e(_clip(_text(result.get("error")) or "unknown error", 60))
     elif matches:
         m = matches[0]
         meta = _meta(m)
