@@ -1,5 +1,10 @@
 """Check results as one self-contained HTML page for people: verdict, photos side by side, advice.
 
+One card per photo: the verdict (likely known, warning signs, not fully checked, no match,
+could not be checked), the checked photo beside the known photo it matches with the matched
+parts boxed, the facts, web results and metadata. Several photos open with a compact table
+of all of them (one row each, linked to its card); what to do next is said once per page.
+
 The page opens offline in any browser and makes no request of any kind: photos are embedded
 as small JPEG thumbnails (``data:`` URIs, never the full-size photo), the CSS is inline,
 there is no JavaScript, and a Content-Security-Policy meta tag forbids everything else.
@@ -86,9 +91,11 @@ class ReportItem:
 
     ``result`` is shaped like ``CheckResult.as_dict()``, optionally with ``"provenance"``
     (``Provenance.to_dict()``, possibly with a ``"findings"`` list) and ``"online"`` (a list of
-    ``ProviderResult.to_dict()``). ``match_files[i]`` is the local file of match ``i`` when it
-    exists on disk, else None (a hash-bank entry or a moved file). ``findings`` are plain
-    sentences about the photo's metadata; when None they are taken from the result.
+    ``ProviderResult.to_dict()``); ``"verdict": "incomplete"`` and a ``"not_run"`` list
+    (``{"part", "kind", "reason"}``) say which part of the check did not run.
+    ``match_files[i]`` is the local file of match ``i`` when it exists on disk, else None (a
+    hash-bank entry or a moved file). ``findings`` are plain sentences about the photo's
+    metadata; when None they are taken from the result.
     """
 
     result: Mapping[str, Any]
@@ -891,8 +898,8 @@ _ADVICE_CLEAR = (
     "(<code>revimg links URL</code>).",
 )
 _ADVICE_INCOMPLETE = (
-    "<strong>Make the missing part run, then check again</strong>: each photo says what "
-    "did not run and why.",
+    "<strong>Make the missing part run, then check again</strong>: what did not run, and "
+    "why, is listed with the photo.",
     "No local index: build one (<code>revimg index build FOLDER --index DIR</code>) or "
     "name it with <code>--index</code>.",
     "An online search without a key: set the key (<code>revimg providers</code> lists "
