@@ -82,7 +82,13 @@ _SENT_WORDS = {
 #: Size in bits of each fingerprint whose distance a match can carry; a method not named
 #: here (``features``: points that line up) has no distance worth showing.
 _HASH_BITS = {"pdq": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64}
-_HASH_NAMES = {"pdq": "PDQ hash", "phash": "pHash", "dhash": "dHash", "ahash": "aHash"}
+_HASH_NAMES = {
+    "pdq": "PDQ hash",
+    "phash": "pHash",
+    "dhash": "dHash",
+    "whash": "wHash",
+    "ahash": "aHash",
+}
 
 
 @dataclass(frozen=True)

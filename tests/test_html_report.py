@@ -832,8 +832,11 @@ def test_score_wording_follows_the_method() -> None:
         assert shown in facts, (m["method"], facts)
         for words in hidden:
             assert words not in facts, (m["method"], words, facts)
-    _, page = render(ReportItem(result(match(method="phash", inliers=None)), "", None, [None]))
-    assert "photo fingerprint (pHash)" in page.text
+    for method, name in (("phash", "pHash"), ("dhash", "dHash"), ("whash", "wHash")):
+        m = match(method=method, inliers=None, distance=5)
+        _, page = render(ReportItem(result(m), "", None, [None]))
+        assert f"photo fingerprint ({name})" in page.text
+        assert "(distance 5 of 64 bits)" in page.text
 
 
 def test_only_the_best_match_box_is_drawn_on_the_checked_photo() -> None:
