@@ -281,8 +281,9 @@ def _sentence(item: ReportItem, query: str, level: Level) -> str:
     text = _text(item.sentence) or ""
     if query and text.startswith(f"{query}: "):
         text = text[len(query) + 2 :]
-    # The headline says "Likely a known photo"; the caveat of a no match has its own line.
-    text = text.removeprefix("LIKELY A KNOWN PHOTO: ")
+    # The headline says "Likely a known photo" or "Not fully checked"; the caveat of a no
+    # match has its own line.
+    text = text.removeprefix("LIKELY A KNOWN PHOTO: ").removeprefix("NOT FULLY CHECKED: ")
     if level in ("clear", "warning", "incomplete"):
         text = text.replace(" That does not prove the photo is genuine.", "")
     if level == "error":

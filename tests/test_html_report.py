@@ -720,6 +720,14 @@ def test_incomplete_is_amber_and_lists_what_did_not_run() -> None:
     assert "Make the missing part run, then check again" in page.text
     assert "Stop contact" not in page.text and "Never send money" in page.text
     assert len(page.find("img")) == 1  # the photo that was checked
+    # the verdict sentence of revimg.report, minus what the headline says already
+    sentence = (
+        "suspect.jpg: NOT FULLY CHECKED: the comparison with known photos (no index) did not "
+        "run. What did run (its own metadata) found nothing, but the check is not complete."
+    )
+    _, page = render(ReportItem(result(verdict="incomplete", not_run=NOT_RUN), sentence, None))
+    assert "NOT FULLY CHECKED" not in page.text
+    assert "The comparison with known photos (no index) did not run. What did run" in page.text
     # A verdict this version does not know is never shown as a no match.
     _, page = render(ReportItem(result(verdict="something-new"), "", None))
     assert page.with_class("v-incomplete") and not page.with_class("v-clear")
