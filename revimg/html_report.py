@@ -162,13 +162,15 @@ def render_report(items: Iterable[ReportItem], *, now: datetime | None = None) -
     parts.append('</div></header>\n<main class="wrap">\n')
     if not items:
         parts.append('<p class="empty">No photos were checked.</p>')
+    # a tip the check gives for several photos (no index yet) is said once, with the advice
+    shared = _shared_hints(items) if several else []
     if several:
         parts.append(_overview(items, levels))
-        parts.append(_advice(levels))
+        parts.append(_advice(levels, shared))
     for number, (item, level) in enumerate(zip(items, levels, strict=True), 1):
-        parts.append(_section(item, level, number, len(items), thumbs))
+        parts.append(_section(item, level, number, len(items), thumbs, set(shared)))
     if len(items) == 1:
-        parts.append(_advice(levels))
+        parts.append(_advice(levels, shared))
     parts.append(_HOW_TO_READ)
     parts.append("</main>\n</body>\n</html>\n")
     return "".join(parts)
@@ -444,8 +446,22 @@ def _clip(text: str, size: int) -> str:
 # ---------------------------------------------------------------------------
 
 
+def _shared_hints(items: Sequence[ReportItem]) -> list[str]:
+    """The tips that more than one photo's result gives, in the order first given."""
+    counts: dict[str, int] = {}
+    for item in items:
+        for hint in dict.fromkeys(_texts(item.result.get("hints"))):
+            counts[hint] = counts.get(hint, 0) + 1
+    return [hint for hint, n in counts.items() if n > 1]
+
+
 def _section(
-    item: ReportItem, level: Level, number: int, total: int, thumbs: dict[str, _Picture | None]
+    item: ReportItem,
+    level: Level,
+    number: int,
+    total: int,
+    thumbs: dict[str, _Picture | None],
+    shared: set[str],
 ) -> str:
     result = item.result
     query = _text(result.get("query")) or "(unnamed photo)"
@@ -486,7 +502,8 @@ def _section(
         for warning in _texts(result.get("warnings")):
             out.append(f'<p class="note">Note: {_e(warning)}</p>')
         for hint in _texts(result.get("hints")):
-            out.append(f'<p class="note">Tip: {_e(hint)}</p>')
+            if hint not in shared:
+                out.append(f'<p class="tip">Tip: {_e(hint)}</p>')
     files = list(item.match_files)
     for i, m in enumerate(matches):
         file = files[i] if i < len(files) else None
@@ -837,8 +854,10 @@ def _rebuild_provenance(raw: Mapping[str, Any]) -> Provenance | None:
 # ---------------------------------------------------------------------------
 
 
-def _advice(levels: Sequence[Level]) -> str:
-    """What to do next, once for the whole page: one part per kind of verdict present."""
+def _advice(levels: Sequence[Level], tips: Sequence[str] = ()) -> str:
+    """What to do next, once for the whole page: one part per kind of verdict present, and
+    the check's ``tips`` that several photos share.
+    """
     present = set(levels)
     several = len(levels) > 1
     found = bool(present & {"known", "warning"})
@@ -869,6 +888,9 @@ def _advice(levels: Sequence[Level]) -> str:
         )
     if "error" in present:
         parts.append(("For the photos that could not be checked", "", _ADVICE_ERROR))
+    if tips:
+        lines = [_e(tip[0].upper() + tip[1:]) for tip in tips]
+        parts.append(("Tips from the check, for several of the photos", "", lines))
     if not parts:
         return ""
     tag = "h2" if several else "h3"
@@ -1129,7 +1151,9 @@ gap:4px 12px;font-size:.97rem}
 .facts dt{font-weight:600;color:#374151}
 .facts dd{margin:0;overflow-wrap:anywhere;min-width:0}
 a{color:#0b57d0}
-.note{color:#7c2d12;background:#fff7ed;border-left:4px solid #ea580c;padding:6px 10px}
+.note{color:#7c2d12;background:#fff7ed;border-left:4px solid #ea580c;padding:6px 10px;
+overflow-wrap:anywhere}
+.tip{background:#f1f5f9;border-left:4px solid #64748b;padding:6px 10px;overflow-wrap:anywhere}
 .provider p{margin:4px 0}
 .web{margin:6px 0 12px;padding-left:20px}
 .web li{margin:4px 0;overflow-wrap:anywhere}

@@ -902,6 +902,28 @@ def test_advice_is_given_once_for_the_whole_page() -> None:
     assert page.find("section", id="overview") == []
 
 
+def test_tips_given_for_several_photos_are_said_once() -> None:
+    no_index = ["search the web for it: revimg links PHOTO", "get an index of known photos"]
+    crop = "crop it to the photo alone and check again"
+    items = [
+        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, hints=no_index), "", None),
+        ReportItem(
+            result(verdict="incomplete", not_run=NOT_RUN, hints=[crop, *no_index]), "", None
+        ),
+        ReportItem(result(match()), "", None, [None]),
+    ]
+    text, page = render(*items)
+    advice = text[text.index('id="next"') : text.index('id="q1"')]
+    assert "Search the web for it: revimg links PHOTO" in advice
+    assert "Get an index of known photos" in advice
+    assert page.text.count("revimg links PHOTO") == 1
+    first, second, _ = cards(text)
+    assert "Tip:" not in first and f"Tip: {crop}" in Page(second).text
+    # one photo: its tips on its card
+    text, page = render(items[1])
+    assert page.text.count("Tip: ") == 3 and "Tips from the check" not in page.text
+
+
 def test_overview_lists_every_photo_with_a_link_to_its_card() -> None:
     items = [
         ReportItem(result(match(), query="/case/7/a.jpg"), "", None, [None]),
