@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import base64
+import html
 import io
+import json
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime
@@ -70,6 +73,11 @@ class Page(HTMLParser):
     def text(self) -> str:
         return " ".join("".join(self.chunks).split())
 
+    @property
+    def spaced(self) -> str:
+        """The text with a space between elements (table cells, a term and its value)."""
+        return " ".join(" ".join(self.chunks).split())
+
     def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
         """Attributes of every ``tag`` element that has all of ``attrs``."""
         return [
@@ -109,6 +117,11 @@ def headlines(html: str) -> list[str]:
     parser.feed(html)
     parser.close()
     return [h.strip() for h in parser.found]
+
+
+def web_links(page: Page) -> list[str]:
+    """The page's links to the web (not to its own cards and parts)."""
+    return [a["href"] for a in page.find("a") if not a["href"].startswith("#")]
 
 
 def decode_uri(uri: str) -> Image.Image:
@@ -183,7 +196,9 @@ def assert_inert(page: Page) -> None:
             if "http" in lowered:
                 assert (tag, name) == ("a", "href") or name in ("alt", "aria-label"), (tag, name)
             if name == "href":
-                assert lowered.startswith(("http://", "https://")), value
+                # a link to a card or a part of this page, or to a web page
+                internal = re.fullmatch(r"#(q[0-9]+|overview|next)", value)
+                assert internal or lowered.startswith(("http://", "https://")), value
             if name == "src":
                 assert value.startswith(JPEG_URI), value[:60]
         if tag == "meta" and "http-equiv" in attrs:
@@ -221,7 +236,7 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
         "verdict v-known",
         "verdict v-clear",
     ]
-    assert "3 photos checked, 2 likely known." in page.text
+    assert "3 photos checked, 2 likely known, 1 with no match." in page.text
     # The known photos are shown with their metadata; the crop's region is drawn.
     assert "Known photo: kphotoalbum__jesper.jpg" in page.text
     assert "Known photo: kphotoalbum__cold_water.jpg" in page.text
@@ -234,12 +249,15 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
     images = page.find("img")
     expected = sum(1 + len(item.result["matches"]) for item in real_items)
     assert len(images) == expected == 5
+    sides = []
     for attrs in images:
         assert attrs["alt"].strip()
         with decode_uri(attrs["src"]) as img:
             assert img.format == "JPEG"
-            assert max(img.size) == THUMB_SIZE
+            sides.append(max(img.size))
         assert len(attrs["src"]) < 80_000  # a thumbnail, not the photo
+    # profile-square.jpg is 400 px wide: never enlarged; the others are scaled down
+    assert sides == [400, THUMB_SIZE, THUMB_SIZE, THUMB_SIZE, THUMB_SIZE]
     assert_inert(page)
 
 
@@ -362,7 +380,7 @@ def test_malicious_values_cannot_inject_anything() -> None:
         assert value in page.text, value
     assert "<script" not in text and "<img src=x" not in text
     # The https link with a quote in it stays one attribute value.
-    hrefs = [a["href"] for a in page.find("a")]
+    hrefs = web_links(page)
     assert hrefs == ['https://example.com/"onmouseover="alert(5)']
 
 
@@ -381,7 +399,7 @@ def test_only_http_and_https_urls_become_links() -> None:
     }
     for url, linked in urls.items():
         _, page = render(ReportItem(result(match(meta={"source_url": url})), "", None, [None]))
-        hrefs = [a["href"] for a in page.find("a")]
+        hrefs = web_links(page)
         assert hrefs == ([url] if linked else []), url
         assert " ".join(url.split()) in page.text
 
@@ -401,7 +419,7 @@ def test_thumbnails_are_small_upright_jpegs() -> None:
     uri = thumbnail_uri(buf.getvalue(), "sideways.jpg")
     assert uri is not None
     with decode_uri(uri) as thumb:
-        assert thumb.size == (160, 320)
+        assert thumb.size == (THUMB_SIZE // 2, THUMB_SIZE)
         assert not thumb.getexif()
     # A transparent PNG and a tiny photo come out as JPEGs too, never as the original bytes.
     png = io.BytesIO()
@@ -434,7 +452,7 @@ def test_error_result_renders_grey_with_its_reason() -> None:
     text, page = render(item)
     assert headlines(text) == ["Could not be checked"]
     assert page.with_class("v-error")
-    assert "Could not be checked (not an image, or a format that cannot be read)" in page.text
+    assert "Reason: not an image, or a format that cannot be read." in page.text
     assert "notes.txt" in page.text
     assert page.find("img") == []
     assert "Do not send money" not in page.text
@@ -471,7 +489,7 @@ def test_from_result_keeps_existing_local_files_only(tmp_path: Path) -> None:
     item = ReportItem.from_result(result(here, gone), "x", jpeg())
     assert item.match_files == (here["path"], None)
     _, page = render(item)
-    assert len(page.find("img")) == 3  # the query beside each match, one known photo
+    assert len(page.find("img")) == 2  # the query once, beside the best match; one known photo
     assert MISSING_PLACEHOLDER in page.text
 
 
@@ -483,7 +501,8 @@ def test_no_match_says_it_proves_nothing_and_what_to_try() -> None:
     text, page = render(ReportItem(result(query="a.jpg"), sentence, jpeg()))
     assert headlines(text) == ["No match found"]
     assert page.with_class("v-clear")
-    assert "No match does not prove that the photo is genuine" in page.text
+    assert "No match among the known photos does not prove that the photo is genuine" in page.text
+    assert "Search the web for it" in page.text
     assert "cannot prove that a photo is genuine" in page.text
     assert "revimg links URL" in page.text
     assert "online search" in page.text
@@ -592,7 +611,7 @@ def test_online_results_say_what_was_sent_where() -> None:
     assert "vision: nothing was sent" in page.text
     assert "Could not search: vision: no API key" in page.text
     assert "first seen 2016-03-02" in page.text and "stock photo site" in page.text
-    hrefs = [a["href"] for a in page.find("a")]
+    hrefs = web_links(page)
     assert hrefs == [
         "https://www.istockphoto.com/photo/man-123",
         "https://media.istockphoto.com/id/123.jpg",
@@ -624,7 +643,7 @@ def test_values_of_the_wrong_type_are_skipped() -> None:
     ]
     text, page = render(*(ReportItem(r, None, b"", [3]) for r in junk))  # type: ignore[arg-type]
     assert headlines(text) == ["Could not be checked", "No match found", "Likely a known photo"]
-    assert "3 photos checked, 1 likely known, 1 could not be checked." in page.text
+    assert "3 photos checked, 1 likely known, 1 with no match, 1 could not be checked." in page.text
     assert_inert(page)
 
 
@@ -640,7 +659,10 @@ def test_header_summary_and_title() -> None:
     assert (
         "This report was made on this computer; it contains thumbnails of the photos" in page.text
     )
-    summary = "4 photos checked, 1 likely known, 1 with warning signs, 1 could not be checked."
+    summary = (
+        "4 photos checked, 1 likely known, 1 with warning signs, 1 with no match, "
+        "1 could not be checked."
+    )
     assert summary in page.text
     assert "Photo 2 of 4: suspect.jpg" in page.text
     _, page = render()
@@ -661,6 +683,278 @@ def test_write_report_is_atomic_utf8(tmp_path: Path) -> None:
     with pytest.raises(OutputError):
         write_report(tmp_path / "missing" / "report.html", items)
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+
+
+# ---------------------------------------------------------------------------
+# Incomplete checks, the overview of several photos, advice once
+# ---------------------------------------------------------------------------
+
+NOT_RUN = [
+    {
+        "part": "index",
+        "kind": "no-index",
+        "reason": "There is no local index at ~/revimg-index, so no known photo was compared.",
+    },
+    {
+        "part": "online:tineye",
+        "kind": "no-key",
+        "reason": "TinEye has no key (set TINEYE_API_KEY).",
+    },
+]
+
+
+def cards(text: str) -> list[str]:
+    """The HTML of each photo's card, in order."""
+    return re.findall(r'<section class="query".*?</section>', text, flags=re.DOTALL)
+
+
+def test_incomplete_is_amber_and_lists_what_did_not_run() -> None:
+    item = ReportItem(result(verdict="incomplete", not_run=NOT_RUN), "", jpeg())
+    text, page = render(item)
+    assert headlines(text) == ["Not fully checked"]
+    assert [a["class"] for _, a in page.with_class("verdict")] == ["verdict v-incomplete"]
+    assert "Local index: There is no local index at ~/revimg-index" in page.text
+    assert "Online search (tineye): TinEye has no key (set TINEYE_API_KEY)." in page.text
+    assert "Nothing found so far proves nothing" in page.text
+    assert "No match found" not in page.text and not page.with_class("v-clear")
+    assert "Make the missing part run, then check again" in page.text
+    assert "Stop contact" not in page.text and "Never send money" in page.text
+    assert len(page.find("img")) == 1  # the photo that was checked
+    # the verdict sentence of revimg.report, minus what the headline says already
+    sentence = (
+        "suspect.jpg: NOT FULLY CHECKED: the comparison with known photos (no index) did not "
+        "run. What did run (its own metadata) found nothing, but the check is not complete."
+    )
+    _, page = render(ReportItem(result(verdict="incomplete", not_run=NOT_RUN), sentence, None))
+    assert "NOT FULLY CHECKED" not in page.text
+    assert "The comparison with known photos (no index) did not run. What did run" in page.text
+    # A verdict this version does not know is never shown as a no match.
+    _, page = render(ReportItem(result(verdict="something-new"), "", None))
+    assert page.with_class("v-incomplete") and not page.with_class("v-clear")
+    assert "Part of the check (no reason given)." in page.text
+
+
+def test_not_run_values_are_untrusted() -> None:
+    not_run = [
+        {"part": EVIL["attr"], "reason": EVIL["script"]},
+        {"part": "online:", "kind": EVIL["style"]},
+        {"part": 7, "reason": None},
+        "index",
+        None,
+    ]
+    items = [
+        ReportItem(result(verdict="incomplete", not_run=not_run, query=EVIL["attr"]), "", None),
+        ReportItem(result(verdict="incomplete", not_run="index"), "", None),
+        ReportItem(result(verdict="incomplete", not_run={"part": "index"}), "", None),
+    ]
+    text, page = render(*items)
+    assert_inert(page)
+    assert "<script" not in text
+    assert f"{EVIL['attr']}: {EVIL['script']}" in page.text
+    assert f"Online search (a provider): {EVIL['style']}" in page.text
+    assert "part of the check: it did not run" in page.text
+    assert headlines(text) == ["Not fully checked"] * 3
+
+
+def test_match_with_parts_not_run_lists_them_smaller() -> None:
+    serp = [{"part": "online:serpapi-lens", "kind": "failed", "reason": "SerpApi timed out."}]
+    item = ReportItem(result(match(), not_run=serp), "", jpeg(), [match()["path"]])
+    text, page = render(item)
+    assert headlines(text) == ["Likely a known photo"]
+    assert page.with_class("v-known") and not page.with_class("v-incomplete")
+    note = page.with_class("not-run-note")
+    assert len(note) == 1
+    assert "Not every part of the check ran: Online search (serpapi-lens): SerpApi timed out." in (
+        page.spaced
+    )
+    # ... and the overview row of a report of several photos says so too
+    _, page = render(item, ReportItem(result(), "", None))
+    assert "not run: serpapi-lens" in page.text
+    # a match where everything ran says nothing of the kind
+    _, page = render(ReportItem(result(match(), not_run=[]), "", jpeg(), [None]))
+    assert not page.with_class("not-run-note") and "part of the check ran" not in page.text
+
+
+def test_error_does_not_look_like_no_match() -> None:
+    error = ReportItem({"query": "notes.txt", "error": "not an image"}, "")
+    clear = ReportItem(result(query="a.jpg"), "", jpeg())
+    text, page = render(error, clear)
+    assert headlines(text) == ["Could not be checked", "No match found"]
+    assert [a["class"] for _, a in page.with_class("verdict")] == [
+        "verdict v-error",
+        "verdict v-clear",
+    ]
+    assert [a["class"] for _, a in page.with_class("badge")] == ["badge b-error", "badge b-clear"]
+    error_card, clear_card = cards(text)
+    assert "No match" not in error_card and "Reason: not an image." in error_card
+    assert "No match among the known photos does not prove" in clear_card
+
+
+def _rgb(css: str, selector: str, prop: str) -> tuple[int, int, int]:
+    found = re.search(re.escape(selector) + r"\{[^}]*?" + prop + r":#([0-9a-f]{6})", css)
+    assert found, (selector, prop)
+    value = found.group(1)
+    return int(value[:2], 16), int(value[2:4], 16), int(value[4:], 16)
+
+
+def test_no_match_is_neutral_and_incomplete_is_amber() -> None:
+    """No match is blue or grey, never a reassuring green; not fully checked is amber."""
+    css = "".join(render(ReportItem(result(), "", None))[1].styles)
+    for prop in ("background", "border-color"):
+        r, g, b = _rgb(css, ".v-clear", prop)
+        assert b > g >= r, (prop, r, g, b)  # blue
+        r, g, b = _rgb(css, ".v-incomplete", prop)
+        assert r > g > b, (prop, r, g, b)  # amber
+    r, g, b = _rgb(css, ".b-clear", "background")
+    assert b > g >= r
+
+
+def test_score_wording_follows_the_method() -> None:
+    cases = [
+        (
+            match(method="features", inliers=119, distance=116),
+            "0.99 out of 1: 119 matching details line up",
+            ["of 256 bits", "116", "fingerprint"],
+        ),
+        (
+            match(method="features", inliers=None, distance=116),
+            "Score 0.99 out of 1 What",
+            ["of 256 bits", "116"],
+        ),
+        (
+            match(method="pdq", inliers=None, distance=10, score=0.96),
+            "0.96 out of 1 (distance 10 of 256 bits)",
+            ["matching details line up"],
+        ),
+        (
+            match(method="phash", inliers=None, distance=7, score=0.89),
+            "0.89 out of 1 (distance 7 of 64 bits)",
+            ["of 256 bits", "matching details line up"],
+        ),
+        (match(method="other", distance=7, score=0.8), "Score 0.80 out of 1 What", ["bits"]),
+    ]
+    for m, shown, hidden in cases:
+        _, page = render(ReportItem(result(m), "", None, [None]))
+        text = page.spaced
+        facts = text[text.index("Score 0") : text.index("Known photo kphoto")]
+        assert shown in facts, (m["method"], facts)
+        for words in hidden:
+            assert words not in facts, (m["method"], words, facts)
+    for method, name in (("phash", "pHash"), ("dhash", "dHash"), ("whash", "wHash")):
+        m = match(method=method, inliers=None, distance=5)
+        _, page = render(ReportItem(result(m), "", None, [None]))
+        assert f"photo fingerprint ({name})" in page.text
+        assert "(distance 5 of 64 bits)" in page.text
+
+
+def test_only_the_best_match_box_is_drawn_on_the_checked_photo() -> None:
+    full = {"view": "features", "box": [0.0, 0.0, 1.0, 1.0]}
+    first = match(region=full, query_box=[0.1, 0.2, 0.5, 0.6])
+    second = match(region=full, query_box=[0.5, 0.5, 0.9, 0.9], name="other.jpg")
+    path = STOCK / "kphotoalbum__jesper.jpg"
+    text, page = render(ReportItem(result(first, second), "", jpeg(), [path, path]))
+    assert [a["style"] for _, a in page.with_class("box")] == [
+        "left:10.0%;top:20.0%;width:40.0%;height:40.0%"
+    ]
+    assert page.text.count("Where it was found") == 1
+    assert "Other known photos it matches" in page.text
+    # the checked photo once, each known photo once, all the same size at most
+    images = page.find("img")
+    assert [a["alt"].split(":")[0] for a in images] == [
+        "The photo you checked",
+        "Known photo 1",
+        "Known photo 2",
+    ]
+    sizes = [(int(a["width"]), int(a["height"])) for a in images]
+    assert max(sizes[0]) == max(sizes[1]) == max(sizes[2]) == THUMB_SIZE
+    for attrs, size in zip(images, sizes, strict=True):
+        with decode_uri(attrs["src"]) as img:
+            assert img.size == size
+    # the known photo's thumbnail is made once for the page, however often it matched
+    assert images[1]["src"] == images[2]["src"]
+
+
+def test_advice_is_given_once_for_the_whole_page() -> None:
+    items = [
+        ReportItem(result(match()), "", None, [None]),
+        ReportItem(result(), "", None),
+        ReportItem(result(verdict="incomplete", not_run=NOT_RUN), "", None),
+        ReportItem({"query": "x.txt", "error": "broken"}, ""),
+        ReportItem(result(provenance={"ai_signals": ["AI label"]}), "", None),
+    ] * 3
+    text, page = render(*items)
+    assert page.text.count("What to do next") == 1
+    assert page.text.count("Do not send money") == 1
+    assert "Never send money" not in page.text  # said once already, more strongly
+    for heading in (
+        "For the photos that are likely known or show warning signs",
+        "For the photos not fully checked",
+        "For the photos with no match",
+        "For the photos that could not be checked",
+    ):
+        assert page.text.count(heading) == 1, heading
+    # after the overview, before the first card
+    assert text.index('id="overview"') < text.index('id="next"') < text.index('id="q1"')
+    # one photo: its card, then the advice, without the headings for several kinds
+    text, page = render(items[1])
+    assert text.index('id="q1"') < text.index('id="next"')
+    assert "For the photos" not in page.text
+    assert page.find("section", id="overview") == []
+
+
+def test_tips_given_for_several_photos_are_said_once() -> None:
+    no_index = ["search the web for it: revimg links PHOTO", "get an index of known photos"]
+    crop = "crop it to the photo alone and check again"
+    items = [
+        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, hints=no_index), "", None),
+        ReportItem(
+            result(verdict="incomplete", not_run=NOT_RUN, hints=[crop, *no_index]), "", None
+        ),
+        ReportItem(result(match()), "", None, [None]),
+    ]
+    text, page = render(*items)
+    advice = text[text.index('id="next"') : text.index('id="q1"')]
+    assert "Search the web for it: revimg links PHOTO" in advice
+    assert "Get an index of known photos" in advice
+    assert page.text.count("revimg links PHOTO") == 1
+    first, second, _ = cards(text)
+    assert "Tip:" not in first and f"Tip: {crop}" in Page(second).text
+    # one photo: its tips on its card
+    text, page = render(items[1])
+    assert page.text.count("Tip: ") == 3 and "Tips from the check" not in page.text
+
+
+def test_overview_lists_every_photo_with_a_link_to_its_card() -> None:
+    items = [
+        ReportItem(result(match(), query="/case/7/a.jpg"), "", None, [None]),
+        ReportItem(result(query="/case/7/b.jpg"), "", None),
+        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, query="/case/7/c.jpg"), "", None),
+        ReportItem({"query": "/case/7/d.txt", "error": "not an image"}, ""),
+        ReportItem(result(provenance={"ai_signals": ["x"]}, query="/case/7/sub/e.jpg"), "", None),
+    ]
+    text, page = render(*items)
+    assert "Photos in /case/7/" in page.text
+    links = [a["href"] for a in page.find("a") if a["href"].startswith("#q")]
+    assert links == ["#q1", "#q2", "#q3", "#q4", "#q5"]
+    assert [a["id"] for a in page.find("section", **{"class": "query"})] == [h[1:] for h in links]
+    assert [a["class"] for _, a in page.with_class("badge")] == [
+        f"badge b-{level}" for level in ("known", "clear", "incomplete", "error", "warning")
+    ]
+    table = text[text.index("<table") : text.index("</table>")]
+    rows = Page(table)
+    assert len(rows.find("tr")) == 1 + len(items)
+    assert "a.jpg Likely known Jesper 0.99" in rows.spaced
+    assert "b.jpg No match" in rows.spaced
+    assert "c.jpg Not fully checked not run: local index, tineye" in rows.spaced
+    assert "d.txt Could not be checked not an image" in rows.spaced
+    assert "sub/e.jpg Warning signs marked as AI" in rows.spaced
+    assert "/case/7/a.jpg" not in rows.text  # the folder is said once, in the caption
+    assert page.text.count("Back to the list of photos") == len(items)
+    # 200 photos: one short row each
+    many = [ReportItem(result(query=f"p{i}.jpg"), "", None) for i in range(200)]
+    text, _ = render(*many)
+    table = text[text.index("<table") : text.index("</table>")]
+    assert table.count("<tr") == 201 and len(table) < 200 * 250
 
 
 # ---------------------------------------------------------------------------
@@ -766,6 +1060,120 @@ def test_report_renders_in_headless_chromium(real_items: list[ReportItem], tmp_p
     )
     run = _run_chromium(binary, tmp_path, bad, "--dump-dom")
     assert len(_console_lines(run.stderr)) >= 2, run.stderr[-2000:]
+
+
+#: Measures the laid-out report and writes the figures as JSON into the page that frames it
+#: (for --dump-dom). Only for these tests: the report itself has no script, and its CSP
+#: would block this one.
+LAYOUT_PROBE = """<script>
+(() => {
+  const width = document.documentElement.clientWidth;
+  const out = {width, page: document.documentElement.scrollWidth, overflow: [], clipped: []};
+  for (const el of document.body.querySelectorAll("*")) {
+    if (el.parentElement.closest(".table-box")) continue;  // the table may scroll in its box
+    const r = el.getBoundingClientRect();
+    const name = el.tagName + "." + el.className;
+    if (r.width && (r.right > width + 0.5 || r.left < -0.5)) {
+      out.overflow.push(name + " " + r.left + ".." + r.right);
+    }
+    // text wider than its box (a card hides what sticks out, so the page would not show it)
+    if (el.clientWidth && el.scrollWidth > el.clientWidth + 1) out.clipped.push(name);
+  }
+  const box = document.querySelector(".table-box");
+  out.table = box ? [box.scrollWidth, box.clientWidth] : null;
+  out.rows = [...document.querySelectorAll(".list tbody tr")].map(
+    (r) => Math.round(r.getBoundingClientRect().height));
+  const card = document.querySelector("section.query");
+  out.pair = card.querySelector(".pair").clientWidth;
+  out.images = [...card.querySelectorAll("img")].map((i) => {
+    const r = i.getBoundingClientRect();
+    return [Math.round(r.width), Math.round(r.height)];
+  });
+  const pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify(out);
+  parent.document.body.append(pre);
+})();
+</script>"""
+
+
+def _layout(binary: str, tmp: Path, text: str, width: int) -> dict[str, Any]:
+    """The report laid out by Chromium ``width`` px wide, as LAYOUT_PROBE measures it.
+
+    Headless Chromium lays a page out at least 500 px wide before --dump-dom, whatever the
+    window size, so the report is shown in a frame of that width (its own viewport: media
+    queries and the viewport units follow the frame).
+    """
+    probed = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", text, count=1)
+    assert probed != text
+    probed = probed.replace("</body>", LAYOUT_PROBE + "</body>")
+    page = tmp / f"probe-{width}.html"
+    page.write_text(
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe width="{width}" height="900" style="border:0;display:block" '
+        f'srcdoc="{html.escape(probed, quote=True)}"></iframe></body></html>',
+        encoding="utf-8",
+    )
+    window = f"--window-size={max(width, 500) + 100},1000"
+    run = _run_chromium(binary, tmp, page, "--dump-dom", "--hide-scrollbars", window)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = re.search(r'<pre id="layout">(.*?)</pre>', run.stdout, flags=re.DOTALL)
+    assert found, run.stdout[-2000:]
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _mixed_items(n: int) -> list[ReportItem]:
+    """``n`` photos: matches with pictures, no match, not fully checked, errors, long names."""
+    known = STOCK / "kphotoalbum__jesper.jpg"
+    long_name = "x" * 150 + ".jpg"  # no place to break a line
+    web = {
+        "provider": "tineye",
+        "sent": "bytes",
+        "host": "api.tineye.com",
+        "matches": [{"page_url": "https://example.com/" + "a" * 200, "kind": "exact"}],
+    }
+    kinds = [
+        ReportItem(result(match(), query="case/a.jpg"), "", jpeg(), [known]),
+        ReportItem(result(query="case/" + long_name), "", jpeg((300, 900))),
+        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, query="case/c.jpg"), "", jpeg()),
+        ReportItem({"query": "case/" + long_name, "error": "y" * 200}, ""),
+        ReportItem(result(online=[web], query="case/e.jpg"), "", jpeg()),
+        ReportItem(
+            result(match(method="pdq", region=None, meta={"title": long_name}), query="case/f.jpg"),
+            "",
+            jpeg(),
+            [None],
+        ),
+    ]
+    return [kinds[i % len(kinds)] for i in range(n)]
+
+
+def test_layout_fits_a_phone_and_a_desktop(tmp_path: Path) -> None:
+    """At 390 px nothing is wider than the window (the table collapses its columns) and the
+    photos fill the card; at 1280 px the photos are shown large and the table is compact.
+    """
+    binary = _chromium()
+    text = render_report(_mixed_items(30), now=NOW)
+    phone = _layout(binary, tmp_path, text, 390)
+    assert phone["width"] == 390 and phone["page"] <= 390, phone
+    assert phone["overflow"] == [] and phone["clipped"] == []
+    scroll, visible = phone["table"]
+    assert scroll <= visible  # collapsed: no need to scroll the table sideways
+    rows = sorted(phone["rows"])
+    assert len(rows) == 30 and rows[len(rows) // 2] <= 90 and rows[-1] < 250, rows
+    (query_w, _), (known_w, _) = phone["images"]
+    assert query_w == known_w >= phone["pair"] - 2  # both as wide as the card
+
+    desktop = _layout(binary, tmp_path, text, 1280)
+    assert desktop["width"] == 1280 and desktop["page"] <= 1280, desktop
+    assert desktop["overflow"] == [] and desktop["clipped"] == []
+    (query_w, query_h), (known_w, known_h) = desktop["images"]
+    assert query_w == 480  # jpeg() is 640 x 480: shown 480 px wide
+    assert max(known_w, known_h) >= max(query_w, query_h)
+    rows = desktop["rows"]
+    # a match and a web find: one line each; names of 150 letters: 3 lines at most
+    assert all(rows[i] <= 32 for i in range(30) if i % 6 in (0, 4)), rows
+    assert max(rows) <= 70, rows
 
 
 def test_thumbnails_carry_no_metadata_of_the_photo() -> None:
