@@ -924,13 +924,15 @@ _ADVICE_CLEAR = (
     "simply not be among the photos that this index knows.",
     "Search the web for it: revimg's online search (<code>--online</code>, with a "
     "provider's key), or the browser search links for a photo that is on the web "
-    "(<code>revimg links URL</code>).",
+    "(<code>revimg links URL</code>); for a file on this computer, <code>revimg links "
+    "photo.jpg</code> lists the pages where you upload it yourself.",
 )
 _ADVICE_INCOMPLETE = (
     "<strong>Make the missing part run, then check again</strong>: what did not run, and "
     "why, is listed with the photo.",
-    "No local index: build one (<code>revimg index build FOLDER --index DIR</code>) or "
-    "name it with <code>--index</code>.",
+    "No local index: import a hash bank that a team or a victims' organisation publishes "
+    "(<code>revimg index import URL</code>), build one from a folder of photos "
+    "(<code>revimg index build FOLDER</code>), or name yours with <code>--index</code>.",
     "An online search without a key: set the key (<code>revimg providers</code> lists "
     "them); one that failed: try again later.",
 )
