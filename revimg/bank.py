@@ -505,14 +505,22 @@ def import_into(
     If the import fails, an index this call created is removed again: a bad bank leaves
     no empty index behind, and an existing index is left as it was.
     """
+    with removed_if_new(location) as folder, open_index(folder, create=True) as index:
+        stats = import_lines(index, source, origin, where, skip_bad=skip_bad)
+        index.refresh()
+    return stats
+
+
+@contextlib.contextmanager
+def removed_if_new(location: str | Path) -> Iterator[Path]:
+    """The index folder at ``location``; if the block fails, an index (and a folder) that
+    did not exist before it are removed again, so a failed first import leaves nothing.
+    """
     folder = Path(location)
     folder_existed = folder.exists()
     db_existed = (folder / DB_NAME).exists()
     try:
-        with open_index(folder, create=True) as index:
-            stats = import_lines(index, source, origin, where, skip_bad=skip_bad)
-            index.refresh()
-        return stats
+        yield folder
     except BaseException:
         if not db_existed:
             for leftover in folder.glob(f"{DB_NAME}*"):

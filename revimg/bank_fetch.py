@@ -407,15 +407,15 @@ def import_url(
     label = bank.bank_origin(origin or default_origin(url))
     check_url(url, allow_http=allow_http)
     folder = Path(location).expanduser()
-    folder_existed = folder.exists()
-    db_existed = (folder / DB_NAME).exists()
-    if folder_existed and not folder.is_dir():
+    if folder.exists() and not folder.is_dir():
         raise IndexUnusable(f"{folder}: the index location must be a folder, not a file")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise IndexUnusable(f"{folder}: cannot create the index folder ({exc.strerror})") from None
-    try:
+    with bank.removed_if_new(folder):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise IndexUnusable(
+                f"{folder}: cannot create the index folder ({exc.strerror})"
+            ) from None
         got = download(
             url,
             folder,
@@ -431,14 +431,6 @@ def import_url(
             index.refresh()
         result.status = "updated" if known else "imported"
         return result
-    except BaseException:
-        if not db_existed:  # a failed first import leaves no empty index behind
-            for leftover in folder.glob(f"{DB_NAME}*"):
-                leftover.unlink(missing_ok=True)
-            if not folder_existed:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-        raise
 
 
 def update(
