@@ -56,14 +56,18 @@ def hash_source(source: Source) -> hashing.ImageHashes:
 Hashed = tuple[str, "hashing.QueryHashes | None", "str | None", "Provenance | None"]
 
 
-def hash_for_query(source: Source, with_features: bool = True) -> Hashed:
+def hash_for_query(
+    source: Source, with_features: bool = True, foreign_kinds: tuple[str, ...] = ()
+) -> Hashed:
     """Decode and hash a photo to check, and read what it says about itself.
 
     Returns ``(label, hashes, None, provenance)``, or ``(label, None, reason, None)``.
     """
     try:
         data, decoded = _load(source)
-        hashes = hashing.hash_query(decoded, data, with_features=with_features)
+        hashes = hashing.hash_query(
+            decoded, data, with_features=with_features, foreign_kinds=foreign_kinds
+        )
     except ImageError as exc:
         return source.label, None, exc.reason, None
     return source.label, hashes, None, _provenance(data, source.label)
@@ -109,7 +113,8 @@ def check_source(
     top: int = DEFAULT_TOP,
 ) -> CheckResult:
     """Check one photo; a photo that cannot be read gives a result with ``error`` set."""
-    return _result(index, *hash_for_query(source, _wants_features(index)), threshold, top)
+    hashed = hash_for_query(source, _wants_features(index), index.foreign_kinds())
+    return _result(index, *hashed, threshold, top)
 
 
 def _wants_features(index: IndexBackend) -> bool:
@@ -211,10 +216,14 @@ def _open_in_worker(parent: int, location: str | None) -> None:
 
 
 def _check_in_worker(
-    source: Source, with_features: bool, threshold: float, top: int
+    source: Source,
+    with_features: bool,
+    threshold: float,
+    top: int,
+    foreign_kinds: tuple[str, ...] = (),
 ) -> CheckResult | Hashed:
     """Hash one photo and, when this worker has the index open, search it too."""
-    hashed = hash_for_query(source, with_features)
+    hashed = hash_for_query(source, with_features, foreign_kinds)
     if _worker_index is None:
         return hashed
     return _result(_worker_index, *hashed, threshold, top)
@@ -234,7 +243,11 @@ def _local(
     # the work of a check at ten million entries, too much for the parent alone.
     location = index.location if index.shared_search_files() else None
     work = partial(
-        _check_in_worker, with_features=_wants_features(index), threshold=threshold, top=top
+        _check_in_worker,
+        with_features=_wants_features(index),
+        threshold=threshold,
+        top=top,
+        foreign_kinds=index.foreign_kinds(),
     )
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)
