@@ -7,11 +7,11 @@ Formats:
 - Plain PDQ lists (import only), as other hash-sharing tools write them: one 64-digit hex
   hash per line, optionally followed by a label (after a comma, tab or space).
 - imagehash lists (import only; see :mod:`revimg.foreign`): a 16-digit hex hash per line is
-  imagehash's default pHash (``str(imagehash.phash(img))``); another kind is named before
-  it, as in ``dhash:HEX`` or ``whash:HEX`` (``phash:HEX`` is accepted too); a label may
-  follow as for PDQ. A kind that cannot be matched safely (``ahash``) is refused, with the
-  reason. In JSON Lines and CSV banks an entry without ``pdq`` may carry one ``phash``,
-  ``dhash`` or ``whash`` instead.
+  imagehash's default pHash (``str(imagehash.phash(img))``), also written ``phash:HEX``;
+  a label may follow as for PDQ. Another kind is named the same way (``dhash:HEX``,
+  ``whash:HEX``, ``ahash:HEX``): those cannot be matched safely, and the whole bank is
+  refused with the reason. In JSON Lines and CSV banks (revimg's own format), an entry
+  without ``pdq`` may carry a ``phash`` instead.
 
 Import reads a bank as a stream and merges it batch by batch inside one transaction: a
 malformed line names its number and rolls everything back, leaving the index untouched,
@@ -50,19 +50,7 @@ FORMAT_VERSION = 2
 #: The version written when a bank holds no entry of another tool's hash: such a bank is
 #: what version 1 was, and revimg versions that read only version 1 still read it.
 PDQ_ONLY_VERSION = 1
-CSV_FIELDS = (
-    "name",
-    "sha256",
-    "width",
-    "height",
-    "pdq",
-    "pdq_quality",
-    "phash",
-    "views",
-    "meta",
-    "dhash",
-    "whash",
-)
+CSV_FIELDS = ("name", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "views", "meta")
 #: Quality assumed for banks that do not carry one (lists of PDQ hashes are usually pre-filtered).
 ASSUMED_QUALITY = 100
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -104,7 +92,7 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
             "version": FORMAT_VERSION if kinds else PDQ_ONLY_VERSION,
             "created": time.time(),
             "entries": index.count(),
-            "hash_kinds": ["pdq", "phash", "sha256", *(k for k in kinds if k != "phash")],
+            "hash_kinds": ["pdq", "phash", "sha256"],
         }
         out.write(json.dumps(header, sort_keys=True) + "\n")
         for e in index.entries():
@@ -365,10 +353,7 @@ def _parse_plain(line: str, origin: str) -> Entry:
                 value,
             )
         if len(digits.strip()) < 64 and _HEX_DIGITS.fullmatch(digits.strip()):
-            raise _Bad(
-                "a hash must be 64 hex digits (PDQ) or 16 (imagehash pHash, or "
-                "dhash:/whash: before the hex)"
-            )
+            raise _Bad("a hash must be 64 hex digits (PDQ) or 16 (imagehash pHash)")
         pdq = _hex(parts[0], _HEX64, "the PDQ hash")
     label = _label(label, pdq.hex())
     return Entry(0, label, None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ())

@@ -654,6 +654,7 @@ class SQLiteIndex:
         by_sha = self._existing("sha256", {e.sha256 for e in rest if e.sha256})
         by_key = self._existing("key", {k for k, e in zip(keys, rest, strict=True) if not e.sha256})
         plain_rows: list[tuple[Any, ...]] = []
+        foreign_rows: list[tuple[str, int, str]] = []
         for at, key, entry in zip(rest_at, keys, rest, strict=True):
             existing = by_sha.get(entry.sha256) if entry.sha256 else by_key.get(key)
             if existing is not None:
@@ -685,27 +686,27 @@ class SQLiteIndex:
                 now,
                 now,
             )
-            if entry.views or entry.foreign:
+            if entry.views:
                 cur = conn.execute(_INSERT_BANK_ROW, row)
                 self._put_views(cur.lastrowid, entry.views)
                 image_id = int(cur.lastrowid or 0)
-                if entry.foreign is not None:
-                    self._put_foreign(image_id, entry.foreign)
             else:
+                if entry.foreign is not None:  # inserted once its row is there, by its key
+                    kind, value = entry.foreign
+                    foreign_rows.append((kind, int.from_bytes(value, "big", signed=True), key))
                 plain_rows.append(row)
                 image_id = -len(plain_rows)  # a placeholder: later duplicates only need to exist
             (by_sha if entry.sha256 else by_key)[entry.sha256 or key] = (image_id, row[10])
             outcomes[at] = "added"
         if plain_rows:
             conn.executemany(_INSERT_BANK_ROW, plain_rows)
+        if foreign_rows:
+            conn.executemany(
+                "INSERT INTO foreign_hashes (image_id, kind, hash)"
+                " SELECT id, ?, ? FROM images WHERE key = ?",
+                foreign_rows,
+            )
         return outcomes
-
-    def _put_foreign(self, image_id: int, foreign: tuple[str, bytes]) -> None:
-        kind, value = foreign
-        self._conn.execute(
-            "INSERT INTO foreign_hashes (image_id, kind, hash) VALUES (?, ?, ?)",
-            (image_id, kind, int.from_bytes(value, "big", signed=True)),
-        )
 
     def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
         """Merge metadata fields into one entry."""
@@ -1127,15 +1128,21 @@ class SQLiteIndex:
         if found is None or not len(found[0]) or not len(queries):
             return []
         ids, hashes = found
-        out: list[tuple[int, int, int]] = []
-        step = 1 << 18  # bounds the (rows, k) distance block to a few MB
-        for start in range(0, len(ids), step):
-            block = np.bitwise_count(hashes[start : start + step, None] ^ queries[None, :])
-            rows = block.argmin(axis=1)
-            nearest = block[np.arange(len(rows)), rows]
-            for at in np.flatnonzero(nearest <= max_distance):
-                out.append((int(ids[start + at]), int(nearest[at]), int(rows[at])))
-        return out
+        # one XOR and popcount pass per query hash (about 2 ms a million), then the exact
+        # nearest query row of the few rows within reach
+        near = np.unique(
+            np.concatenate(
+                [np.flatnonzero(np.bitwise_count(hashes ^ q) <= max_distance) for q in queries]
+            )
+        )
+        if not len(near):
+            return []
+        block = np.bitwise_count(hashes[near, None] ^ queries[None, :])
+        rows = block.argmin(axis=1)
+        nearest = block[np.arange(len(near)), rows]
+        return [
+            (int(ids[at]), int(d), int(r)) for at, d, r in zip(near, nearest, rows, strict=True)
+        ]
 
     @_reads
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:

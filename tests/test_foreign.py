@@ -1,4 +1,4 @@
-"""Hashes other tools made (imagehash pHash, dHash, wHash): import, refusal, matching, export."""
+"""Hashes other tools made (imagehash pHash; dHash, wHash, aHash refused): import, matching."""
 
 from __future__ import annotations
 
@@ -25,12 +25,19 @@ OTHERS = ("tuxpaint__mudstone.jpg", "palapeli__citrus-fruits.jpg", "kphotoalbum_
 
 def imagehash_list(kind: str = "phash", prefix: str = "") -> str:
     """What an imagehash user writes: one ``str(imagehash.<kind>(image))`` and name per line."""
-    compute = {"phash": imagehash.phash, "dhash": imagehash.dhash, "whash": imagehash.whash}
+    compute = {"phash": imagehash.phash, "dhash": imagehash.dhash}
     lines = []
     for name in (PHOTO.name, *OTHERS):
         with Image.open(STOCK / name) as img:
             lines.append(f"{prefix}{compute[kind](img)} {name}")
     return "\n".join(lines) + "\n"
+
+
+@pytest.fixture()
+def with_dhash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """dHash accepted for one test: matching several kinds, kept apart, is general."""
+    monkeypatch.setitem(foreign.KINDS, "dhash", foreign.Kind("dhash", imagehash.dhash, 6, 8))
+    monkeypatch.delitem(foreign.REFUSED, "dhash")
 
 
 def imported(text: str, where: str = "list.txt") -> SQLiteIndex:
@@ -41,27 +48,26 @@ def imported(text: str, where: str = "list.txt") -> SQLiteIndex:
 
 def test_plain_list_kinds_and_labels() -> None:
     text = (
-        "# pHash by default, other kinds named\n"
+        "# pHash by default, or named\n"
         "0123456789abcdef first\n"
         "phash:1123456789ABCDEF,second\n"
-        "dhash:2123456789abcdef\tthird\n"
-        "whash:3123456789abcdef\n" + "ab" * 32 + " a PDQ line still reads\n"
+        "2123456789abcdef\n"
+        f"{'ab' * 32} a PDQ line still reads\n"
     )
     index = imported(text)
     got = {e.name: (e.foreign, e.pdq, e.pdq_quality) for e in index.entries()}
     assert got["first"] == (("phash", bytes.fromhex("0123456789abcdef")), NO_PDQ, 0)
     assert got["second"][0] == ("phash", bytes.fromhex("1123456789abcdef"))
-    assert got["third"][0] == ("dhash", bytes.fromhex("2123456789abcdef"))
-    assert got["whash:3123456789abcdef"][0] == ("whash", bytes.fromhex("3123456789abcdef"))
+    assert got["phash:2123456789abcdef"][0] == ("phash", bytes.fromhex("2123456789abcdef"))
     assert got["a PDQ line still reads"] == (None, bytes.fromhex("ab" * 32), 100)
-    assert index.foreign_kinds() == ("dhash", "phash", "whash")
-    assert index.info()["foreign_hashes"] == {"phash": 2, "dhash": 1, "whash": 1}
+    assert index.foreign_kinds() == ("phash",)
+    assert index.info()["foreign_hashes"] == {"phash": 3}
     assert index.info()["low_quality_entries"] == 0  # the placeholder PDQ is not low detail
     again = bank.import_text(index, text, "list.txt", "list.txt")
-    assert (again.added, again.unchanged) == (0, 5)
+    assert (again.added, again.unchanged) == (0, 4)
 
 
-def test_same_hex_as_two_kinds_is_two_entries() -> None:
+def test_same_hex_as_two_kinds_is_two_entries(with_dhash: None) -> None:
     index = imported("0123456789abcdef x\ndhash:0123456789abcdef x\n")
     assert sorted(e.foreign[0] for e in index.entries() if e.foreign) == ["dhash", "phash"]
 
@@ -69,35 +75,37 @@ def test_same_hex_as_two_kinds_is_two_entries() -> None:
 def test_jsonl_and_csv_banks_carry_them() -> None:
     lines = [
         json.dumps({"name": "p", "phash": "0123456789abcdef", "meta": {"credit": "x"}}),
-        json.dumps({"name": "d", "pdq": None, "dhash": "1123456789abcdef"}),
+        json.dumps({"name": "q", "pdq": None, "phash": "1123456789abcdef"}),
     ]
     index = imported("\n".join(lines))
     got = {e.name: (e.foreign, e.meta) for e in index.entries()}
     assert got == {
         "p": (("phash", bytes.fromhex("0123456789abcdef")), {"credit": "x"}),
-        "d": (("dhash", bytes.fromhex("1123456789abcdef")), {}),
+        "q": (("phash", bytes.fromhex("1123456789abcdef")), {}),
     }
-    csv_text = "name,pdq,phash,whash\nw,,,2123456789abcdef\n"
+    csv_text = "name,pdq,phash\nw,,2123456789abcdef\n"
     assert [e.foreign for e in imported(csv_text).entries()] == [
-        ("whash", bytes.fromhex("2123456789abcdef"))
+        ("phash", bytes.fromhex("2123456789abcdef"))
     ]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "0123456789abcdef ok\nahash:0123456789abcdef refused\n",
-        '{"name": "ok", "phash": "0123456789abcdef"}\n{"name": "r", "ahash": "0123456789abcdef"}',
-    ],
-)
-def test_refused_kind_stops_the_import_with_its_reason(text: str) -> None:
+@pytest.mark.parametrize("kind", ["dhash", "whash", "ahash"])
+@pytest.mark.parametrize("form", ["plain", "jsonl"])
+def test_refused_kind_stops_the_import_with_its_reason(kind: str, form: str) -> None:
+    if form == "plain":
+        text = f"0123456789abcdef ok\n{kind}:0123456789abcdef refused\n"
+    else:
+        text = '{"name": "ok", "phash": "0123456789abcdef"}\n'
+        text += json.dumps({"name": "r", kind: "0123456789abcdef"})
     index = open_index(":memory:")
     for skip_bad in (False, True):  # a refused kind is not a bad line to skip
         with pytest.raises(BankError) as caught:
             bank.import_text(index, text, "list.txt", "list.txt", skip_bad=skip_bad)
         message = str(caught.value)
-        assert message.startswith("list.txt, line 2: aHash")
-        assert "could never match safely" in message and "\n" not in message
+        assert message == f"list.txt, line 2: {foreign.REFUSED[kind]}; nothing was imported"
+        label = f"{kind[0]}{kind[1:].capitalize()} (imagehash"
+        assert message.startswith(f"list.txt, line 2: {label}"), message
+        assert "too often" in message and "share pHashes" in message and "\n" not in message
     assert index.count() == 0
 
 
@@ -105,13 +113,13 @@ def test_refused_kind_stops_the_import_with_its_reason(text: str) -> None:
     ("line", "reason"),
     [
         ("0123456789abcde short", "a hash must be 64 hex digits (PDQ) or 16"),
-        ("dhash:0123456789abcdeg x", "dhash must be 16 hex digits"),
+        ("phash:0123456789abcdeg x", "phash must be 16 hex digits"),
         ("xhash:0123456789abcdef x", "unknown kind of hash 'xhash'"),
         (
             '{"name": "x", "phash": "01", "dhash": "0123456789abcdef"}',
             "an entry without pdq carries one hash, not 2",
         ),
-        ('{"name": "x", "dhash": "0123"}', "dhash must be 16 hex digits"),
+        ('{"name": "x", "phash": "0123"}', "phash must be 16 hex digits"),
     ],
 )
 def test_bad_lines_are_named(line: str, reason: str) -> None:
@@ -138,8 +146,6 @@ def test_query_hash_is_imagehash_bit_for_bit() -> None:
         img.load()
         hashes = foreign.dihedral(img, tuple(foreign.KINDS))
         assert int(hashes["phash"][0]) == int(str(imagehash.phash(img)), 16)
-        assert int(hashes["dhash"][0]) == int(str(imagehash.dhash(img)), 16)
-        assert int(hashes["whash"][0]) == int(str(imagehash.whash(img)), 16)
         mirrored = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         assert int(hashes["phash"][5]) == int(str(imagehash.phash(mirrored)), 16)
 
@@ -154,10 +160,9 @@ def rotated(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize("kind", ["phash", "dhash"])
-def test_check_finds_mirrored_and_rotated_copies(kind: str, rotated: Path) -> None:
-    prefix = "" if kind == "phash" else f"{kind}:"
-    index = imported(imagehash_list(kind, prefix))
+def test_check_finds_mirrored_and_rotated_copies(rotated: Path) -> None:
+    kind = "phash"
+    index = imported(imagehash_list())
     mirrored, turned, unrelated = check_paths(
         index, [SUSPECTS / "mirrored.jpg", rotated, SUSPECTS / "unrelated.jpg"]
     )
@@ -171,14 +176,18 @@ def test_check_finds_mirrored_and_rotated_copies(kind: str, rotated: Path) -> No
     assert unrelated.verdict == "no_match" and unrelated.matches == []
 
 
-def test_entries_match_only_query_hashes_of_their_kind() -> None:
-    """The photo's pHash, filed as a dHash, must not match the photo's pHash."""
+def test_entries_match_only_query_hashes_of_their_kind(with_dhash: None) -> None:
+    """The photo's pHash filed as a dHash must not match, nor its dHash filed as a pHash."""
     with Image.open(PHOTO) as img:
-        phash_hex = str(imagehash.phash(img))
-    as_dhash = imported(f"dhash:{phash_hex} wrong-kind\n")
-    assert next(check_paths(as_dhash, [PHOTO])).matches == []
-    as_phash = imported(f"{phash_hex} right-kind\n")
-    assert next(check_paths(as_phash, [PHOTO])).matches[0].distance == 0
+        phash_hex, dhash_hex = str(imagehash.phash(img)), str(imagehash.dhash(img))
+    wrong = imported(f"dhash:{phash_hex} p-as-d\nphash:{dhash_hex} d-as-p\n")
+    assert next(check_paths(wrong, [PHOTO])).matches == []
+    right = imported(f"dhash:{dhash_hex} d\nphash:{phash_hex} p\n")
+    matches = next(check_paths(right, [PHOTO])).matches
+    assert {(m.entry.name, m.method, m.distance) for m in matches} == {
+        ("d", "dhash", 0),
+        ("p", "phash", 0),
+    }
 
 
 def test_check_json_fields_through_the_cli(tmp_path: Path) -> None:
@@ -196,17 +205,17 @@ def test_check_json_fields_through_the_cli(tmp_path: Path) -> None:
     assert match["name"] == match["path"] == PHOTO.name and match["origin"] == "phashes.txt"
     assert 0 <= match["distance"] <= foreign.KINDS["phash"].limit
     assert match["score"] == round(foreign.score_of("phash", match["distance"]), 4)
-    ahash = tmp_path / "ahash.txt"
-    ahash.write_text("ahash:0123456789abcdef x\n")
-    refused = runner.invoke(app, ["index", "import", str(ahash), "--index", ix])
+    dhash = tmp_path / "dhash.txt"
+    dhash.write_text("dhash:0123456789abcdef x\n")
+    refused = runner.invoke(app, ["index", "import", str(dhash), "--index", ix])
     assert refused.exit_code == 2
-    assert refused.stderr.startswith(f"Error: {ahash}, line 1: aHash")
+    assert refused.stderr.startswith(f"Error: {dhash}, line 1: dHash")
     assert len(refused.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_export_import_round_trip(fmt: str) -> None:
-    text = imagehash_list() + "dhash:0123456789abcdef d\nwhash:1123456789abcdef w\n" + "ab" * 32
+    text = imagehash_list() + "0123456789abcdef\n1123456789abcdef w\n" + "ab" * 32
     source = imported(text)
     source.set_meta(1, {"credit": "someone"})
     out = io.StringIO()
@@ -217,7 +226,6 @@ def test_export_import_round_trip(fmt: str) -> None:
     if fmt == "jsonl":
         header = json.loads(out.getvalue().splitlines()[0])
         assert header["version"] == bank.FORMAT_VERSION == 2
-        assert set(header["hash_kinds"]) >= {"dhash", "whash"}
 
 
 def test_banks_without_them_stay_version_1() -> None:
