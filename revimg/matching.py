@@ -9,6 +9,10 @@ Score: ``1 - distance / 128`` clipped to [0, 1], where distance is the PDQ Hammi
 (256 bits). Unrelated photos sit around 128 bits apart (score about 0); re-encoded or
 resized copies are within a few bits (score near 1). A match is reported when its score
 reaches the threshold: 0.75 by default (distance <= 32, near Meta's advice of 31).
+
+Entries imported from other tools' 64-bit hash lists (imagehash pHash; ``revimg.foreign``)
+have no PDQ: they are compared with the query's hash of their kind, and their matches
+carry that kind as ``method``, the distance in bits of 64 and a score on the same scale.
 """
 
 from __future__ import annotations
@@ -45,9 +49,10 @@ def max_distance_for(threshold: float) -> int:
 class Match:
     """An indexed photo that the query is likely a copy of, with the evidence.
 
-    ``method`` says which stage found it: ``"pdq"`` (whole-image or stored-crop hashes) or
+    ``method`` says which stage found it: ``"pdq"`` (whole-image or stored-crop hashes),
     ``"features"`` (local keypoints that line up under one rotation, scale and shift;
-    ``inliers`` counts them and ``rotation`` gives the angle in degrees).
+    ``inliers`` counts them and ``rotation`` gives the angle in degrees), or the kind of an
+    imported 64-bit hash such as ``"phash"`` (``distance`` then counts bits of 64).
     """
 
     entry: Entry

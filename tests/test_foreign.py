@@ -251,3 +251,13 @@ def test_a_stale_or_damaged_search_file_is_rebuilt(tmp_path: Path) -> None:
     (location / "foreign.npz").write_bytes(b"not a numpy file")
     with open_index(location) as index:
         assert next(check_paths(index, [SUSPECTS / "mirrored.jpg"])).matches[0].method == "phash"
+
+
+def test_a_query_with_too_little_detail_matches_no_phash(tmp_path: Path) -> None:
+    """A flat picture has a pHash like any other; it must not 'match' a list's flat one."""
+    flat = tmp_path / "flat.png"
+    Image.new("RGB", (400, 300), (200, 200, 200)).save(flat)
+    with Image.open(flat) as img:
+        index = imported(f"{imagehash.phash(img)} a-flat-picture\n")
+    result = next(check_paths(index, [flat]))
+    assert result.matches == [] and result.warnings  # says only exact copies are recognised
