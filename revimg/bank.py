@@ -335,6 +335,8 @@ def _parse_plain(line: str, origin: str) -> Entry:
         parts = re.split(r"[,\t ]", line, maxsplit=1)
         label = parts[1].strip() if len(parts) > 1 else ""
         kind, colon, digits = parts[0].rpartition(":")
+        if kind.strip().lower() == "pdq":  # named, as other kinds are
+            kind, colon, parts[0] = "", "", digits
         if colon or len(digits.strip()) == 16:  # another tool's 64-bit hash: pHash unless named
             value = _foreign_of(kind or "phash", digits)
             return Entry(

@@ -404,7 +404,10 @@ def _match_facts(
 ) -> Iterator[str]:
     score, distance = _num(m.get("score")), _int(m.get("distance"))
     if score is not None:
-        detail = f" (fingerprint distance {distance} of 256 bits)" if distance is not None else ""
+        bits = 256 if m.get("method") in ("pdq", "features") else 64  # an imported pHash
+        detail = (
+            f" (fingerprint distance {distance} of {bits} bits)" if distance is not None else ""
+        )
         yield _fact("Score", f"{score:.2f} out of 1{detail}")
     variant = _text(m.get("variant"))
     if m.get("exact") is True:
@@ -420,6 +423,8 @@ def _match_facts(
         yield _fact("How it was found", how)
     elif m.get("method") == "pdq":
         yield _fact("How it was found", "photo fingerprint (PDQ hash)")
+    elif m.get("method") == "phash":
+        yield _fact("How it was found", "photo fingerprint (imagehash pHash from a hash list)")
     if box is not None:
         yield _fact("Matched part", "the red box on the known photo")
     if _box({"box": m.get("query_box")}) is not None:

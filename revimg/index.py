@@ -180,7 +180,7 @@ _MIGRATIONS: tuple[str, ...] = (
     """
     UPDATE images SET mtime_ns = -1 WHERE path IS NOT NULL;
     """,
-    # 6: 64-bit hashes made by other tools (imagehash pHash, dHash, wHash), imported from
+    # 6: 64-bit hashes made by other tools (imagehash pHash; the kind is kept), imported from
     # their hash lists: one per entry, signed as SQLite integers are; such an entry's own
     # PDQ is NO_PDQ with quality 0, so the PDQ search never sees it
     """

@@ -178,7 +178,8 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
     meta = m.entry.meta
     title = meta.get("title") or m.entry.name
     how = "exact same file" if m.exact else describe_variant(m.variant)
-    head = f"score {m.score:.2f} (distance {m.distance} of 256 bits), {how}: {title}"
+    bits = 256 if m.method in ("pdq", "features") else 64  # an imported pHash: bits of 64
+    head = f"score {m.score:.2f} (distance {m.distance} of {bits} bits), {how}: {title}"
     details = []
     where = m.entry.path or f"{m.entry.name} (from hash bank {m.entry.origin})"
     details.append(f"known photo: {where}")
@@ -193,6 +194,8 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
         details.append(
             f"found in: x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the image you checked"
         )
+    if m.method not in ("pdq", "features"):
+        details.append(f"evidence: its {m.method} (imagehash) in the hash list {m.entry.origin}")
     if m.method == "features":
         turn = f", turned {m.rotation:.0f} degrees" if m.rotation and abs(m.rotation) >= 2 else ""
         details.append(f"evidence: {m.inliers} matching details line up{turn}")

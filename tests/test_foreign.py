@@ -53,6 +53,7 @@ def test_plain_list_kinds_and_labels() -> None:
         "phash:1123456789ABCDEF,second\n"
         "2123456789abcdef\n"
         f"{'ab' * 32} a PDQ line still reads\n"
+        f"pdq:{'cd' * 32} a named PDQ\n"
     )
     index = imported(text)
     got = {e.name: (e.foreign, e.pdq, e.pdq_quality) for e in index.entries()}
@@ -60,11 +61,12 @@ def test_plain_list_kinds_and_labels() -> None:
     assert got["second"][0] == ("phash", bytes.fromhex("1123456789abcdef"))
     assert got["phash:2123456789abcdef"][0] == ("phash", bytes.fromhex("2123456789abcdef"))
     assert got["a PDQ line still reads"] == (None, bytes.fromhex("ab" * 32), 100)
+    assert got["a named PDQ"] == (None, bytes.fromhex("cd" * 32), 100)
     assert index.foreign_kinds() == ("phash",)
     assert index.info()["foreign_hashes"] == {"phash": 3}
     assert index.info()["low_quality_entries"] == 0  # the placeholder PDQ is not low detail
     again = bank.import_text(index, text, "list.txt", "list.txt")
-    assert (again.added, again.unchanged) == (0, 4)
+    assert (again.added, again.unchanged) == (0, 5)
 
 
 def test_same_hex_as_two_kinds_is_two_entries(with_dhash: None) -> None:
@@ -261,3 +263,18 @@ def test_a_query_with_too_little_detail_matches_no_phash(tmp_path: Path) -> None
         index = imported(f"{imagehash.phash(img)} a-flat-picture\n")
     result = next(check_paths(index, [flat]))
     assert result.matches == [] and result.warnings  # says only exact copies are recognised
+
+
+def test_table_and_report_say_bits_of_64(tmp_path: Path) -> None:
+    listing = tmp_path / "phashes.txt"
+    listing.write_text(imagehash_list())
+    ix, page = str(tmp_path / "ix"), tmp_path / "report.html"
+    runner = CliRunner()
+    assert runner.invoke(app, ["index", "import", str(listing), "--index", ix]).exit_code == 0
+    args = ["check", str(SUSPECTS / "mirrored.jpg"), "--index", ix, "--format", "table"]
+    result = runner.invoke(app, [*args, "--report", str(page)])
+    assert result.exit_code == 1
+    assert "of 64 bits" in result.stdout and "of 256 bits" not in result.stdout
+    assert "phash (imagehash) in the hash list phashes.txt" in result.stdout
+    html = page.read_text()
+    assert "of 64 bits" in html and "imagehash pHash from a hash list" in html
