@@ -1218,7 +1218,7 @@ def _write_foreign(path: Path, made: tuple[str, dict[str, tuple[np.ndarray, np.n
     tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.revimg-tmp")
     try:
         with tmp.open("wb") as out:
-            np.savez(out, **arrays)  # type: ignore[arg-type]
+            np.savez(out, **arrays)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
