@@ -13,7 +13,16 @@ copies of every photo with Pillow, checks each through the same library code tha
 for revimg and for a naive baseline measured in the same run (imagehash pHash of a full
 decode, Hamming distance <= 10, no variants, no crops).
 
-    python benchmarks/accuracy.py [--photos DIR] [--json results.json]
+With ``--foreign``, it also measures hashes that other tools made (``revimg.foreign``):
+imagehash pHash, dHash, wHash and aHash lists of the indexed photos (as their users make
+them: ``imagehash.phash(Image.open(path))``) are imported into an index of their own, and
+every edited copy is checked against it: recall@1 per kind and edit, false positives on
+copies of the distractors. Then, since 60 photos make few pairs, every picture of a larger
+set of distinct pictures (the photos, their quarters and their ninths) is compared with
+every other one, as a check compares them (the nearest of the query's eight variants, a
+query with too little detail for PDQ left out): the false-positive rate per distance.
+
+    python benchmarks/accuracy.py [--photos DIR] [--foreign] [--json results.json]
 """
 
 from __future__ import annotations
@@ -35,7 +44,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from revimg import builder  # noqa: E402
+from revimg import bank, builder, foreign, imaging  # noqa: E402
+from revimg import pdq as pdqlib  # noqa: E402
 from revimg.checker import check_source  # noqa: E402
 from revimg.index import open_index  # noqa: E402
 from revimg.matching import DEFAULT_THRESHOLD  # noqa: E402
@@ -242,6 +252,201 @@ class NaiveBaseline:
         return name if best <= 10 else None
 
 
+def _all_kinds() -> dict[str, Callable[[Image.Image], Any]]:
+    """imagehash's 64-bit hashes by kind: the ones revimg matches and the refused aHash."""
+    import imagehash
+
+    return {
+        "phash": imagehash.phash,
+        "dhash": imagehash.dhash,
+        "whash": imagehash.whash,
+        "ahash": imagehash.average_hash,
+    }
+
+
+def _dihedral(img: Image.Image, kinds: dict[str, Callable[[Image.Image], Any]]) -> Any:
+    """Per kind, the (8,) uint64 hashes of the eight variants, as ``foreign.dihedral``."""
+    import numpy as np
+
+    from revimg.hashing import VARIANT_TRANSPOSE
+
+    grey = img.convert("L")
+    variants = [grey if t is None else grey.transpose(t) for t in VARIANT_TRANSPOSE]
+    return {
+        k: np.array([int(str(f(v)), 16) for v in variants], np.uint64) for k, f in kinds.items()
+    }
+
+
+def _tiles(im: Image.Image, n: int) -> list[Image.Image]:
+    w, h = im.size
+    return [
+        im.crop((i * w // n, j * h // n, (i + 1) * w // n, (j + 1) * h // n))
+        for j in range(n)
+        for i in range(n)
+    ]
+
+
+def foreign_pairs(paths: list[Path], most: int = 16) -> dict[str, Any]:
+    """False positives of each kind among distinct pictures, per distance 0..``most``.
+
+    The pictures: each photo, its four quarters and its nine ninths. A pair is compared
+    unless one is a part of the other or the two overlap (a quarter and a ninth of one
+    photo); parts of one photo that do not overlap are distinct pictures (harsh: they share
+    the photo's light and colours). Each pair is compared both ways, the query in its eight
+    variants; queries with PDQ quality below 50 are left out, as a check leaves them out.
+    """
+    import numpy as np
+
+    from revimg.hashing import MIN_QUALITY
+
+    kinds = _all_kinds()
+    items: list[tuple[int, str]] = []
+    stored: dict[str, list[Any]] = defaultdict(list)
+    queries: dict[str, list[Any]] = defaultdict(list)
+    quality: list[int] = []
+    for number, path in enumerate(paths):
+        im = upright(path)
+        pictures = [("full", im)] + [(f"q{i}", t) for i, t in enumerate(_tiles(im, 2))]
+        pictures += [(f"n{i}", t) for i, t in enumerate(_tiles(im, 3))]
+        for label, picture in pictures:
+            items.append((number, label))
+            quality.append(pdqlib.hash_luma(pdqlib.luma(picture))[1])
+            hashed = _dihedral(picture, kinds)
+            for k in kinds:
+                stored[k].append(hashed[k][0])
+                queries[k].append(hashed[k])
+    parent = np.array([i[0] for i in items])
+    family = np.array([i[1][0] for i in items])
+    full = family == "f"
+    same = parent[:, None] == parent[None, :]
+    # a pair is distinct unless it is one picture, a part and its photo, or overlapping parts
+    distinct = ~same | (~full[:, None] & ~full[None, :] & (family[:, None] == family[None, :]))
+    np.fill_diagonal(distinct, False)
+    distinct &= (np.array(quality) >= MIN_QUALITY)[:, None]  # rows are queries
+    out: dict[str, Any] = {"pictures": len(items), "pairs": int(distinct.sum()), "kinds": {}}
+    for k in kinds:
+        s = np.array(stored[k], np.uint64)
+        q = np.stack(queries[k])
+        nearest = np.bitwise_count(q[:, None, :] ^ s[None, :, None]).min(axis=2)
+        d = nearest[distinct]
+        photos = nearest[distinct & full[:, None] & full[None, :]]
+        out["kinds"][k] = {
+            "within": [int((d <= t).sum()) for t in range(most + 1)],
+            "photo_pairs_within": [int((photos <= t).sum()) for t in range(most + 1)],
+            "photo_pairs": int(photos.size),
+        }
+    return out
+
+
+def foreign_run(
+    paths: list[Path],
+    indexed: list[Path],
+    edits: dict[str, tuple[Edit, str]],
+    threshold: float,
+    people: set[str],
+) -> dict[str, Any]:
+    """Recall@1 per kind and edit, and false positives, through the check path."""
+    import numpy as np
+
+    from revimg.hashing import MIN_QUALITY
+
+    kinds = _all_kinds()
+    listing = []
+    stored: dict[str, list[int]] = defaultdict(list)
+    for p in indexed:
+        with Image.open(p) as im:  # as imagehash users hash their files: no EXIF rotation
+            for k, f in kinds.items():
+                value = str(f(im))
+                stored[k].append(int(value, 16))
+                if k in foreign.KINDS:
+                    listing.append(f"{k}:{value} {k}/{p.name}")
+    index = open_index(":memory:")
+    bank.import_text(index, "\n".join(listing), "imagehash-lists", "imagehash-lists")
+    hits: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}
+    fps: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}
+    own: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}
+    # refused kinds are measured directly, at pHash's limit; wHash only on pairs below
+    # (eight wHashes of a query take about 0.5 s)
+    refused_limit = {k: foreign.KINDS["phash"].limit for k in foreign.REFUSED if k != "whash"}
+    kinds = {k: f for k, f in kinds.items() if k in foreign.KINDS or k in refused_limit}
+    names = [p.name for p in indexed]
+    for seed, path in enumerate(paths):
+        original = upright(path)
+        is_indexed = path in indexed
+        for name, (edit, fmt) in edits.items():
+            data = encode(edit(original, seed), fmt)
+            result = check_source(index, Source(name, data=data), threshold=threshold, top=50)
+            top = {}
+            for m in result.matches:
+                top.setdefault(m.method, m.entry.name.split("/", 1)[1])
+            decoded = imaging.decode(data, name)
+            low = pdqlib.hash_luma(pdqlib.luma(decoded.image))[1] < MIN_QUALITY
+            direct = _dihedral(decoded.image, {k: kinds[k] for k in refused_limit})
+            for k in refused_limit:  # refused at import: measured here directly
+                d = np.bitwise_count(
+                    np.array(stored[k], np.uint64)[:, None] ^ direct[k][None, :]
+                ).min(axis=1)
+                best = int(d.argmin())
+                ok = not low and d[best] <= refused_limit[k]
+                top[k] = names[best] if ok else None
+                if is_indexed:
+                    own[k][name].append(int(d[names.index(path.name)]))
+            for k in kinds:
+                got = top.get(k)
+                if is_indexed:
+                    hits[k][name].append(int(got == path.name))
+                else:
+                    fps[k][name].append(int(got is not None))
+                    fps[k]["people" if path.name in people else "other"].append(
+                        int(got is not None)
+                    )
+    index.close()
+    rows = {}
+    for k in kinds:
+        every = [x for e in edits for x in hits[k][e]]
+        wrong = [x for e in edits for x in fps[k][e]]
+        rows[k] = {
+            "limit": foreign.KINDS[k].limit if k in foreign.KINDS else refused_limit[k],
+            "recall_by_edit": {e: sum(hits[k][e]) / len(hits[k][e]) for e in edits},
+            "recall_all_edits": sum(every) / len(every),
+            "false_positives": sum(wrong),
+            "false_positive_queries": len(wrong),
+            "false_positives_people": sum(fps[k]["people"]),
+            "people_queries": len(fps[k]["people"]),
+        }
+    return rows
+
+
+def print_foreign(rows: dict[str, Any], pairs: dict[str, Any] | None) -> None:
+    """The figures of ``--foreign``: per edit and kind, then false positives."""
+    kinds = list(rows)
+    print("\nhashes other tools made (imagehash), recall@1 at each kind's limit (bits of 64):")
+    print(f"{'edit':<15}" + "".join(f"{k + ' <=' + str(rows[k]['limit']):>12}" for k in kinds))
+    for edit in next(iter(rows.values()))["recall_by_edit"]:
+        print(f"{edit:<15}" + "".join(f"{rows[k]['recall_by_edit'][edit]:>12.3f}" for k in kinds))
+    print(f"{'all edits':<15}" + "".join(f"{rows[k]['recall_all_edits']:>12.3f}" for k in kinds))
+    for k in kinds:
+        r = rows[k]
+        print(
+            f"{k}: false positives on copies of distractors {r['false_positives']}/"
+            f"{r['false_positive_queries']} (people's other shots: "
+            f"{r['false_positives_people']}/{r['people_queries']})"
+        )
+    if pairs is None:
+        return
+    print(
+        f"\ndistinct pictures: {pairs['pictures']} (photos, quarters, ninths), "
+        f"{pairs['pairs']} ordered pairs; pairs within d bits (photo pairs in brackets):"
+    )
+    print(f"{'d':>3}" + "".join(f"{k:>22}" for k in pairs["kinds"]))
+    for t in range(len(next(iter(pairs["kinds"].values()))["within"])):
+        cells = "".join(
+            f"{v['within'][t]:>12} ({v['photo_pairs_within'][t]:>4}/{v['photo_pairs']})"
+            for v in pairs["kinds"].values()
+        )
+        print(f"{t:>3}{cells}")
+
+
 def print_findings(misses: list[str], false_alarms: list[str], most: int = 40) -> None:
     """List the first misses and false alarms, so that a figure can be traced to photos."""
     for title, lines in (("misses", misses), ("false alarms", false_alarms)):
@@ -262,6 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--edits", default="", help="comma-separated subset of edits")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--foreign",
+        action="store_true",
+        help="also measure imagehash pHash/dHash/wHash/aHash lists (a few minutes more)",
+    )
     args = parser.parse_args(argv)
 
     if not args.photos.is_dir():
@@ -379,6 +589,13 @@ def main(argv: list[str] | None = None) -> int:
         f"check {1000 * query_s / max(n_queries, 1):.1f} ms per query over {n_queries} queries"
     )
     print_findings(misses, false_alarms)
+    foreign_rows = pairs = None
+    if args.foreign:
+        t0 = time.perf_counter()
+        foreign_rows = foreign_run(paths, indexed, edits, args.threshold, people)
+        pairs = foreign_pairs(paths)
+        print_foreign(foreign_rows, pairs)
+        print(f"time: foreign-hash measurements {time.perf_counter() - t0:.0f} s")
     if args.json:
         args.json.write_text(
             json.dumps(
@@ -388,6 +605,8 @@ def main(argv: list[str] | None = None) -> int:
                     "naive_false_positive_rate": rate(naive_fp),
                     "misses": misses,
                     "false_alarms": false_alarms,
+                    "foreign": foreign_rows,
+                    "foreign_pairs": pairs,
                 },
                 indent=2,
             )

@@ -6,6 +6,12 @@ Formats:
 - CSV: the same fields as columns; ``views`` and ``meta`` hold JSON text.
 - Plain PDQ lists (import only), as other hash-sharing tools write them: one 64-digit hex
   hash per line, optionally followed by a label (after a comma, tab or space).
+- imagehash lists (import only; see :mod:`revimg.foreign`): a 16-digit hex hash per line is
+  imagehash's default pHash (``str(imagehash.phash(img))``), also written ``phash:HEX``;
+  a label may follow as for PDQ. Another kind is named the same way (``dhash:HEX``,
+  ``whash:HEX``, ``ahash:HEX``): those cannot be matched safely, and the whole bank is
+  refused with the reason. In JSON Lines and CSV banks (revimg's own format), an entry
+  without ``pdq`` may carry a ``phash`` instead.
 
 Import reads a bank as a stream and merges it batch by batch inside one transaction: a
 malformed line names its number and rolls everything back, leaving the index untouched,
@@ -25,13 +31,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from revimg import foreign
 from revimg.errors import BankError
 from revimg.hashing import View
-from revimg.index import DB_NAME, VIEW_NAMES, Entry, PlainBankBatch, SQLiteIndex, open_index
+from revimg.index import (
+    DB_NAME,
+    NO_PDQ,
+    VIEW_NAMES,
+    Entry,
+    PlainBankBatch,
+    SQLiteIndex,
+    open_index,
+)
 from revimg.text import csv_cell, from_csv_cell
 
 FORMAT_NAME = "revimg-hash-bank"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: The version written when a bank holds no entry of another tool's hash: such a bank is
+#: what version 1 was, and revimg versions that read only version 1 still read it.
+PDQ_ONLY_VERSION = 1
 CSV_FIELDS = ("name", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "views", "meta")
 #: Quality assumed for banks that do not carry one (lists of PDQ hashes are usually pre-filtered).
 ASSUMED_QUALITY = 100
@@ -45,6 +63,9 @@ _MAX_TEXT = 2000
 
 
 def _entry_dict(e: Entry) -> dict[str, Any]:
+    if e.foreign is not None:  # another tool's hash, and no PDQ of its own
+        kind, value = e.foreign
+        return {"name": e.name, "pdq": None, kind: value.hex(), "meta": e.meta}
     return {
         "name": e.name,
         "sha256": e.sha256,
@@ -65,9 +86,10 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
     """Write every entry to ``out``; returns how many were written."""
     count = 0
     if fmt == "jsonl":
+        kinds = index.foreign_kinds()
         header = {
             "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
+            "version": FORMAT_VERSION if kinds else PDQ_ONLY_VERSION,
             "created": time.time(),
             "entries": index.count(),
             "hash_kinds": ["pdq", "phash", "sha256"],
@@ -81,9 +103,9 @@ def export(index: SQLiteIndex, out: TextIO, fmt: str = "jsonl") -> int:
         writer.writeheader()
         for e in index.entries():
             row = _entry_dict(e)
-            row["views"] = json.dumps(row["views"], sort_keys=True)
+            row["views"] = json.dumps(row.get("views", []), sort_keys=True)
             row["meta"] = json.dumps(row["meta"], sort_keys=True, ensure_ascii=False)
-            writer.writerow({k: _csv_value(row[k]) for k in CSV_FIELDS})
+            writer.writerow({k: _csv_value(row.get(k)) for k in CSV_FIELDS})
             count += 1
     else:
         raise BankError(f"unknown bank format {fmt!r}: use jsonl or csv")
@@ -117,6 +139,10 @@ class ImportStats:
 
 class _Bad(Exception):
     pass
+
+
+class _Refused(_Bad):
+    """A kind of hash revimg will not match: the whole bank is refused, even with skip_bad."""
 
 
 def _text(value: Any, what: str) -> str:
@@ -179,16 +205,49 @@ def _hex(value: Any, pattern: re.Pattern[str], what: str) -> bytes:
     return bytes.fromhex(value.strip())
 
 
-def _parse_record(record: Any, origin: str) -> Entry:
-    if not isinstance(record, dict):
-        raise _Bad("expected a JSON object")
-    pdq = _hex(record.get("pdq"), _HEX64, "pdq")
-    sha = record.get("sha256") or None
-    if sha is not None and (not isinstance(sha, str) or not _SHA.fullmatch(sha)):
-        raise _Bad("sha256 must be 64 hex digits")
-    phash_value = record.get("phash") or None
-    phash = _hex(phash_value, _HEX16, "phash") if phash_value is not None else None
-    quality = _opt_int(record.get("pdq_quality"), "pdq_quality", 0, 100)
+def _foreign_of(kind: str, value: Any) -> tuple[str, bytes]:
+    """(kind, 8 bytes) of another tool's 64-bit hash; refused kinds raise ``_Refused``."""
+    kind = kind.strip().lower()
+    if kind in foreign.REFUSED:
+        raise _Refused(foreign.REFUSED[kind])
+    if kind not in foreign.KINDS:
+        raise _Bad(
+            f"unknown kind of hash {kind[:20]!r}: revimg reads pdq and "
+            f"{', '.join(foreign.KINDS)} (imagehash)"
+        )
+    return kind, _hex(value, _HEX16, kind)
+
+
+def _foreign_record(record: dict[str, Any], origin: str) -> Entry:
+    """An entry of a JSON Lines or CSV bank that carries another tool's hash, not a PDQ."""
+    named = [k for k in foreign.NAMES if record.get(k) not in (None, "")]
+    if len(named) != 1:
+        raise _Bad(
+            "pdq must be 64 hex digits"
+            if not named
+            else f"an entry without pdq carries one hash, not {len(named)} ({', '.join(named)})"
+        )
+    kind, value = _foreign_of(named[0], record[named[0]])
+    meta = _meta_of(record)
+    name = record.get("name") or record.get("label") or f"{kind}:{value.hex()}"
+    return Entry(
+        0,
+        _text(str(name), "name"),
+        None,
+        origin,
+        None,
+        None,
+        None,
+        NO_PDQ,
+        0,
+        None,
+        meta,
+        (),
+        (kind, value),
+    )
+
+
+def _meta_of(record: dict[str, Any]) -> dict[str, Any]:
     meta = record.get("meta") or {}
     if isinstance(meta, str):
         try:
@@ -199,6 +258,22 @@ def _parse_record(record: Any, origin: str) -> Entry:
         raise _Bad("meta must be an object")
     if not _unicode(json.dumps(meta, ensure_ascii=False)):
         raise _Bad("meta is not valid Unicode (a lone surrogate)")
+    return meta
+
+
+def _parse_record(record: Any, origin: str) -> Entry:
+    if not isinstance(record, dict):
+        raise _Bad("expected a JSON object")
+    if record.get("pdq") in (None, ""):
+        return _foreign_record(record, origin)
+    pdq = _hex(record.get("pdq"), _HEX64, "pdq")
+    sha = record.get("sha256") or None
+    if sha is not None and (not isinstance(sha, str) or not _SHA.fullmatch(sha)):
+        raise _Bad("sha256 must be 64 hex digits")
+    phash_value = record.get("phash") or None
+    phash = _hex(phash_value, _HEX16, "phash") if phash_value is not None else None
+    quality = _opt_int(record.get("pdq_quality"), "pdq_quality", 0, 100)
+    meta = _meta_of(record)
     views_value = record.get("views") or []
     if isinstance(views_value, str):
         try:
@@ -258,13 +333,44 @@ def _parse_plain(line: str, origin: str) -> Entry:
         label = rest[1:].strip()
     else:
         parts = re.split(r"[,\t ]", line, maxsplit=1)
-        pdq = _hex(parts[0], _HEX64, "the PDQ hash")
         label = parts[1].strip() if len(parts) > 1 else ""
-    if not label:
-        label = pdq.hex()
-    elif len(label) > _MAX_TEXT or "\x00" in label or not _unicode(label):
-        _text(label, "label")  # raises
+        kind, colon, digits = parts[0].rpartition(":")
+        if kind.strip().lower() == "pdq":  # named, as other kinds are
+            kind, colon, parts[0] = "", "", digits
+        if colon or len(digits.strip()) == 16:  # another tool's 64-bit hash: pHash unless named
+            value = _foreign_of(kind or "phash", digits)
+            return Entry(
+                0,
+                _label(label, f"{value[0]}:{value[1].hex()}"),
+                None,
+                origin,
+                None,
+                None,
+                None,
+                NO_PDQ,
+                0,
+                None,
+                {},
+                (),
+                value,
+            )
+        if len(digits.strip()) < 64 and _HEX_DIGITS.fullmatch(digits.strip()):
+            raise _Bad("a hash must be 64 hex digits (PDQ) or 16 (imagehash pHash)")
+        pdq = _hex(parts[0], _HEX64, "the PDQ hash")
+    label = _label(label, pdq.hex())
     return Entry(0, label, None, origin, None, None, None, pdq, ASSUMED_QUALITY, None, {}, ())
+
+
+_HEX_DIGITS = re.compile(r"^[0-9a-fA-F]+$")
+
+
+def _label(label: str, default: str) -> str:
+    """A plain list's label (``default`` when there is none); raises ``_Bad`` when unfit."""
+    if not label:
+        return default
+    if len(label) > _MAX_TEXT or "\x00" in label or not _unicode(label):
+        _text(label, "label")  # raises
+    return label
 
 
 def _lines(source: str | Iterable[str], where: str) -> Iterator[str]:
@@ -303,10 +409,13 @@ def _detect(source: str | Iterable[str], where: str) -> tuple[str, Iterator[str]
 
 def _reporter(
     where: str, skip_bad: bool, skipped: list[tuple[int, str]] | None
-) -> Callable[[int, str], None]:
-    """What to do with a bad line: raise ``BankError`` naming it, or note it and go on."""
+) -> Callable[..., None]:
+    """What to do with a bad line: raise ``BankError`` naming it, or note it and go on
+    (never for a refused kind of hash: ``refused=True`` stops the import, whatever skip_bad)."""
 
-    def bad(number: int, reason: str) -> None:
+    def bad(number: int, reason: str, refused: bool = False) -> None:
+        if refused:
+            raise BankError(f"{where}, line {number}: {reason}; nothing was imported")
         if not skip_bad:
             raise BankError(
                 f"{where}, line {number}: {reason}; nothing was imported "
@@ -334,7 +443,7 @@ def parse(
 
 
 def _parse_lines(
-    kind: str, stream: Iterator[str], origin: str, where: str, bad: Callable[[int, str], None]
+    kind: str, stream: Iterator[str], origin: str, where: str, bad: Callable[..., None]
 ) -> Iterator[Entry]:
     """Entries of a bank's lines, its format already detected."""
     if kind == "jsonl":
@@ -360,7 +469,7 @@ def _parse_lines(
             try:
                 yield _parse_record(record, origin)
             except _Bad as exc:
-                bad(number, str(exc))
+                bad(number, str(exc), isinstance(exc, _Refused))
             except (ValueError, TypeError, OverflowError, RecursionError):
                 bad(number, "malformed entry")
     elif kind == "csv":
@@ -376,7 +485,7 @@ def _parse_lines(
                     }
                     yield _parse_record(cells, origin)
                 except _Bad as exc:
-                    bad(number, str(exc))
+                    bad(number, str(exc), isinstance(exc, _Refused))
                 except (ValueError, TypeError, OverflowError, RecursionError):
                     bad(number, "malformed entry")
         except csv.Error as exc:
@@ -386,7 +495,7 @@ def _parse_lines(
 
 
 def _plain_entries(
-    lines: Iterable[str], first: int, origin: str, bad: Callable[[int, str], None]
+    lines: Iterable[str], first: int, origin: str, bad: Callable[..., None]
 ) -> Iterator[Entry]:
     """Entries of plain PDQ-list lines, line by line (``first`` is the first line's number)."""
     for number, line in enumerate(lines, first):
@@ -395,7 +504,7 @@ def _plain_entries(
         try:
             yield _parse_plain(line, origin)
         except _Bad as exc:
-            bad(number, str(exc))
+            bad(number, str(exc), isinstance(exc, _Refused))
 
 
 _SEPARATORS = frozenset({"", ",", "\t", " "})
@@ -424,7 +533,7 @@ def _bulk_plain(lines: list[str], origin: str) -> PlainBankBatch | None:
 
 
 def _plain_batches(
-    lines: Iterator[str], origin: str, bad: Callable[[int, str], None]
+    lines: Iterator[str], origin: str, bad: Callable[..., None]
 ) -> Iterator[PlainBankBatch | list[Entry]]:
     """Batches of a plain PDQ list: in bulk when they allow it, else line by line."""
     number = 1

@@ -56,14 +56,18 @@ def hash_source(source: Source) -> hashing.ImageHashes:
 Hashed = tuple[str, "hashing.QueryHashes | None", "str | None", "Provenance | None"]
 
 
-def hash_for_query(source: Source, with_features: bool = True) -> Hashed:
+def hash_for_query(
+    source: Source, with_features: bool = True, foreign_kinds: tuple[str, ...] = ()
+) -> Hashed:
     """Decode and hash a photo to check, and read what it says about itself.
 
     Returns ``(label, hashes, None, provenance)``, or ``(label, None, reason, None)``.
     """
     try:
         data, decoded = _load(source)
-        hashes = hashing.hash_query(decoded, data, with_features=with_features)
+        hashes = hashing.hash_query(
+            decoded, data, with_features=with_features, foreign_kinds=foreign_kinds
+        )
     except ImageError as exc:
         return source.label, None, exc.reason, None
     return source.label, hashes, None, _provenance(data, source.label)
@@ -119,8 +123,13 @@ def check_source(
     With ``index`` None (there is no local index), only what the photo says about itself
     is read: pass a :class:`NotRun` for the index in ``skipped`` so the verdict says so.
     """
-    hashed = hash_for_query(source, _wants_features(index))
+    hashed = hash_for_query(source, _wants_features(index), _foreign_kinds(index))
     return _result(index, *hashed, threshold, top, skipped)
+
+
+def _foreign_kinds(index: IndexBackend | None) -> tuple[str, ...]:
+    """The kinds of other tools' hashes (imagehash pHash) the index holds, if any."""
+    return () if index is None else index.foreign_kinds()
 
 
 def _wants_features(index: IndexBackend | None) -> bool:
@@ -218,10 +227,15 @@ def _open_in_worker(parent: int, location: str | None) -> None:
 
 
 def _check_in_worker(
-    source: Source, with_features: bool, threshold: float, top: int, skipped: Sequence[NotRun]
+    source: Source,
+    with_features: bool,
+    threshold: float,
+    top: int,
+    skipped: Sequence[NotRun] = (),
+    foreign_kinds: tuple[str, ...] = (),
 ) -> CheckResult | Hashed:
     """Hash one photo and, when this worker has the index open, search it too."""
-    hashed = hash_for_query(source, with_features)
+    hashed = hash_for_query(source, with_features, foreign_kinds)
     if _worker_index is None:
         return hashed
     return _result(_worker_index, *hashed, threshold, top, skipped)
@@ -251,6 +265,7 @@ def _local(
         threshold=threshold,
         top=top,
         skipped=tuple(skipped),
+        foreign_kinds=index.foreign_kinds(),
     )
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)

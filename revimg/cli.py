@@ -873,6 +873,10 @@ def index_info(
         ),
         ("hash kinds", ", ".join(info["hash_kinds"])),
         ("crop views", ", ".join(f"{k}: {v}" for k, v in info["views"].items()) or "-"),
+        (
+            "imagehash lists",
+            ", ".join(f"{k}: {v}" for k, v in info.get("foreign_hashes", {}).items()) or "-",
+        ),
         ("low-detail entries", str(info["low_quality_entries"])),
         ("with local features", str(info["local_features"])),
         ("size on disk", f"{info['size_bytes'] / 1e6:.2f} MB"),

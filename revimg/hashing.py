@@ -13,7 +13,7 @@ significant bit first), so ``bytes.hex()`` is the familiar hex string.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -130,6 +130,9 @@ class QueryHashes:
     screenshot_like: bool = False
     #: The query's grey working copy (revimg.features.working_grey), for the appearance check
     grey: np.ndarray | None = None
+    #: Other tools' 64-bit hashes of the whole query (revimg.foreign): kind -> (8,) uint64,
+    #: row k = variant k; only the kinds the index holds
+    foreign: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def pdq_variants(self) -> np.ndarray:
@@ -376,11 +379,18 @@ def _pdq_copy(img: Image.Image) -> Image.Image:
     return img.reduce(factor) if factor > 1 else img
 
 
-def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> QueryHashes:
+def hash_query(
+    decoded: Decoded,
+    data: bytes,
+    *,
+    with_features: bool = True,
+    foreign_kinds: tuple[str, ...] = (),
+) -> QueryHashes:
     """Hash a photo to check: every dihedral variant, of the whole image and of its content.
 
     ``with_features=False`` skips local features (and OpenCV): for an index that has none,
-    such as one made only of imported hash banks.
+    such as one made only of imported hash banks. ``foreign_kinds`` names the other tools'
+    hashes (``revimg.foreign``) to compute too: those the index holds.
     """
     from revimg import regions as regionlib
 
@@ -432,7 +442,16 @@ def hash_query(decoded: Decoded, data: bytes, *, with_features: bool = True) -> 
         tuple(query_regions),
         screenshot_like=proposal.screenshot_like,
         grey=grey,
+        foreign=_foreign_hashes(img, foreign_kinds),
     )
+
+
+def _foreign_hashes(img: Image.Image, kinds: tuple[str, ...]) -> dict[str, np.ndarray]:
+    if not kinds:
+        return {}
+    from revimg import foreign  # imagehash (scipy, PyWavelets): only for indexes that need it
+
+    return foreign.dihedral(img, kinds)
 
 
 #: A screenshot's whole image is searched with local features too when one of its

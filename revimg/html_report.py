@@ -84,7 +84,7 @@ _SENT_WORDS = {
 _HASH_BITS = {"pdq": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64}
 _HASH_NAMES = {
     "pdq": "PDQ hash",
-    "phash": "pHash",
+    "phash": "imagehash pHash from a hash list",
     "dhash": "dHash",
     "whash": "wHash",
     "ahash": "aHash",

@@ -32,6 +32,11 @@ DB_NAME = "index.sqlite"
 CACHE_NAME = "search.bin"
 MIH_NAME = "search.mih"
 FEATURES_NAME = "features.bin"
+#: The 64-bit hashes other tools made (``revimg.foreign``), as arrays for a linear scan.
+FOREIGN_NAME = "foreign.npz"
+#: The PDQ stored for an entry that has only a 64-bit hash of another tool: never searched
+#: (its quality is 0, below ``MIN_QUALITY``); the entry is matched through ``foreign_hashes``.
+NO_PDQ = bytes(32)
 #: From this many searchable rows on, searches go through multi-index hashing, not a scan.
 MIH_MIN_ROWS = 100_000
 #: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
@@ -65,6 +70,9 @@ class Entry:
     phash: bytes | None
     meta: dict[str, Any] = field(default_factory=dict)
     views: tuple[View, ...] = ()
+    #: For an entry imported from another tool's hash list: (kind, 8 hash bytes), such as
+    #: ("phash", ...); its ``pdq`` is ``NO_PDQ`` and its ``pdq_quality`` 0 (see revimg.foreign).
+    foreign: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +125,10 @@ class IndexBackend(Protocol):
     def get(self, ids: Iterable[int]) -> dict[int, Entry]: ...
     def by_sha256(self, sha256: str) -> list[Entry]: ...
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]: ...
+    def foreign_kinds(self) -> tuple[str, ...]: ...
+    def foreign_search(
+        self, kind: str, queries: np.ndarray, max_distance: int
+    ) -> list[tuple[int, int, int]]: ...
     def rebuild_search_files(self) -> None: ...
     def shared_search_files(self) -> bool: ...
     def info(self) -> dict[str, Any]: ...
@@ -205,6 +217,17 @@ _MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX bank_holdings_image ON bank_holdings (image_id);
     """,
+    # 7: 64-bit hashes made by other tools (imagehash pHash; the kind is kept), imported from
+    # their hash lists: one per entry, signed as SQLite integers are; such an entry's own
+    # PDQ is NO_PDQ with quality 0, so the PDQ search never sees it
+    """
+    CREATE TABLE foreign_hashes (
+        image_id INTEGER PRIMARY KEY REFERENCES images (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        hash INTEGER NOT NULL
+    );
+    CREATE INDEX foreign_hashes_kind ON foreign_hashes (kind);
+    """,
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -220,7 +243,12 @@ def _plain_bank_key(pdq: bytes, name: str) -> str:
 
 
 def _bank_key(entry: Entry) -> str:
-    return f"bank:{entry.sha256}" if entry.sha256 else _plain_bank_key(entry.pdq, entry.name)
+    if entry.sha256:
+        return f"bank:{entry.sha256}"
+    if entry.foreign is not None:  # the kind is part of the key: a pHash is not a dHash
+        kind, value = entry.foreign
+        return _plain_bank_key(kind.encode("ascii") + b":" + value, entry.name)
+    return _plain_bank_key(entry.pdq, entry.name)
 
 
 def _sql_text(value: str) -> str:
@@ -295,6 +323,7 @@ class SQLiteIndex:
         self._arrays: search.SearchArrays | None = None
         self._mih: mih.MultiIndex | None = None
         self._searcher: tuple[str, Any] | None = None
+        self._foreign: tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
         self._rebuilt = False  # the search files were rebuilt once by this connection
 
     # -- opening ---------------------------------------------------------------------------
@@ -646,7 +675,7 @@ class SQLiteIndex:
         plain_at = [
             i
             for i, e in enumerate(batch)
-            if not (e.sha256 or e.meta or e.views or e.phash or e.width or e.height)
+            if not (e.sha256 or e.meta or e.views or e.phash or e.width or e.height or e.foreign)
         ]
         outcomes: list[str] = [""] * len(batch)
         if plain_at:
@@ -662,6 +691,7 @@ class SQLiteIndex:
         by_sha = self._existing("sha256", {e.sha256 for e in rest if e.sha256})
         by_key = self._existing("key", {k for k, e in zip(keys, rest, strict=True) if not e.sha256})
         plain_rows: list[tuple[Any, ...]] = []
+        foreign_rows: list[tuple[str, int, str]] = []
         for at, key, entry in zip(rest_at, keys, rest, strict=True):
             existing = by_sha.get(entry.sha256) if entry.sha256 else by_key.get(key)
             if existing is not None:
@@ -698,12 +728,21 @@ class SQLiteIndex:
                 self._put_views(cur.lastrowid, entry.views)
                 image_id = int(cur.lastrowid or 0)
             else:
+                if entry.foreign is not None:  # inserted once its row is there, by its key
+                    kind, value = entry.foreign
+                    foreign_rows.append((kind, int.from_bytes(value, "big", signed=True), key))
                 plain_rows.append(row)
                 image_id = -len(plain_rows)  # a placeholder: later duplicates only need to exist
             (by_sha if entry.sha256 else by_key)[entry.sha256 or key] = (image_id, row[10])
             outcomes[at] = "added"
         if plain_rows:
             conn.executemany(_INSERT_BANK_ROW, plain_rows)
+        if foreign_rows:
+            conn.executemany(
+                "INSERT INTO foreign_hashes (image_id, kind, hash)"
+                " SELECT id, ?, ? FROM images WHERE key = ?",
+                foreign_rows,
+            )
         return outcomes
 
     # -- hash banks from URLs ----------------------------------------------------------------
@@ -980,7 +1019,11 @@ class SQLiteIndex:
 
     # -- reading ---------------------------------------------------------------------------
 
-    _COLUMNS = "id, name, path, origin, sha256, width, height, pdq, pdq_quality, phash, meta"
+    _COLUMNS = (
+        "id, name, path, origin, sha256, width, height, pdq, pdq_quality, phash, meta,"
+        " (SELECT kind FROM foreign_hashes WHERE image_id = images.id),"
+        " (SELECT hash FROM foreign_hashes WHERE image_id = images.id)"
+    )
 
     def _entry(self, row: tuple[Any, ...], views: tuple[View, ...] = ()) -> Entry:
         meta = json.loads(row[10])
@@ -999,6 +1042,9 @@ class SQLiteIndex:
             phash=bytes(row[9]) if row[9] is not None else None,
             meta=meta,
             views=views,
+            foreign=None
+            if row[11] is None
+            else (row[11], int(row[12]).to_bytes(8, "big", signed=True)),
         )
 
     def _views_of(self, ids: list[int]) -> dict[int, list[View]]:
@@ -1085,9 +1131,12 @@ class SQLiteIndex:
         view_counts = dict(
             conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall()
         )
+        foreign = dict(
+            conn.execute("SELECT kind, count(*) FROM foreign_hashes GROUP BY kind").fetchall()
+        )
         low = conn.execute(
             "SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)
-        ).fetchone()[0]
+        ).fetchone()[0] - sum(foreign.values())  # their PDQ is a placeholder, not low detail
         size = 0
         if self._folder is not None:
             size = sum(p.stat().st_size for p in self._folder.iterdir() if p.is_file())
@@ -1097,6 +1146,7 @@ class SQLiteIndex:
             "entries": self.count(),
             "by_origin": by_origin,
             "hash_kinds": ["pdq", "phash", "sha256"],
+            "foreign_hashes": foreign,
             "views": view_counts,
             "low_quality_entries": low,
             "local_features": self.feature_count(),
@@ -1247,8 +1297,9 @@ class SQLiteIndex:
         self._arrays = None
         self._mih = None
         self._searcher = None
+        self._foreign = None
         if self._folder is not None:
-            for name in (CACHE_NAME, MIH_NAME, FEATURES_NAME):
+            for name in (CACHE_NAME, MIH_NAME, FEATURES_NAME, FOREIGN_NAME):
                 try:
                     (self._folder / name).unlink(missing_ok=True)
                 except OSError:
@@ -1262,6 +1313,8 @@ class SQLiteIndex:
         self.multi_index()
         if self.feature_count():
             self.feature_searcher()
+        if self.foreign_kinds():
+            self.foreign_arrays()
 
     def shared_search_files(self) -> bool:
         """Bring the search files up to date; whether other processes can map them.
@@ -1286,7 +1339,77 @@ class SQLiteIndex:
             found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
             if found is None or found[0] != stamp:
                 return False
+        if self.foreign_kinds():
+            foreign = _read_foreign(self._folder / FOREIGN_NAME)
+            if foreign is None or foreign[0] != stamp:
+                return False
         return True
+
+    @_reads
+    def foreign_kinds(self) -> tuple[str, ...]:
+        """The kinds of other tools' 64-bit hashes this index holds (none: an empty tuple)."""
+        rows = self._conn.execute("SELECT DISTINCT kind FROM foreign_hashes ORDER BY kind")
+        return tuple(kind for (kind,) in rows)
+
+    def _load_foreign(self) -> tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+        conn = self._conn
+        conn.execute("BEGIN")  # one snapshot: stamp and rows agree
+        try:
+            stamp = self.stamp()
+            rows = conn.execute(
+                "SELECT kind, image_id, hash FROM foreign_hashes ORDER BY kind, image_id"
+            )
+            by_kind: dict[str, tuple[list[int], list[int]]] = {}
+            for kind, image_id, value in rows:
+                ids, hashes = by_kind.setdefault(kind, ([], []))
+                ids.append(image_id)
+                hashes.append(value)
+        finally:
+            conn.execute("COMMIT")
+        return stamp, {
+            kind: (np.array(ids, np.int64), np.array(hashes, np.int64).view(np.uint64))
+            for kind, (ids, hashes) in by_kind.items()
+        }
+
+    @_reads
+    def foreign_arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per kind of other tools' hashes: (image ids, 64-bit hashes), mapped when current."""
+        stamp = self.stamp()
+        if self._foreign is not None and self._foreign[0] == stamp:
+            return self._foreign[1]
+        self._foreign = self._sidecar(
+            FOREIGN_NAME,
+            _read_foreign,
+            lambda found: found[0] == stamp,
+            self._load_foreign,
+            _write_foreign,
+        )
+        return self._foreign[1]
+
+    def foreign_search(
+        self, kind: str, queries: np.ndarray, max_distance: int
+    ) -> list[tuple[int, int, int]]:
+        """(image id, distance, query row) of the ``kind`` entries within ``max_distance``
+        bits of any of the (k,) uint64 query hashes, each entry's nearest row once."""
+        found = self.foreign_arrays().get(kind)
+        if found is None or not len(found[0]) or not len(queries):
+            return []
+        ids, hashes = found
+        # one XOR and popcount pass per query hash (about 2 ms a million), then the exact
+        # nearest query row of the few rows within reach
+        near = np.unique(
+            np.concatenate(
+                [np.flatnonzero(np.bitwise_count(hashes ^ q) <= max_distance) for q in queries]
+            )
+        )
+        if not len(near):
+            return []
+        block = np.bitwise_count(hashes[near, None] ^ queries[None, :])
+        rows = block.argmin(axis=1)
+        nearest = block[np.arange(len(near)), rows]
+        return [
+            (int(ids[at]), int(d), int(r)) for at, d, r in zip(near, nearest, rows, strict=True)
+        ]
 
     @_reads
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
@@ -1342,6 +1465,36 @@ def _fields(e: Entry) -> tuple[Any, ...]:
     """What a bank line says about an entry (not where it is or came from)."""
     views = sorted((v.name, v.box, v.pdq, v.quality) for v in e.views)
     return (e.name, e.width, e.height, e.pdq, e.pdq_quality, e.phash, e.meta, views)
+
+
+def _read_foreign(path: Path) -> tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]] | None:
+    """The foreign-hash search file, or None when it is missing or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            stamp = str(data["stamp"])
+            kinds = [str(k) for k in data["kinds"]]
+            return stamp, {
+                kind: (data[f"ids_{i}"].astype(np.int64), data[f"hashes_{i}"].astype(np.uint64))
+                for i, kind in enumerate(kinds)
+            }
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _write_foreign(path: Path, made: tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> None:
+    """Write the foreign-hash search file: temporary file, then rename."""
+    stamp, by_kind = made
+    arrays: dict[str, np.ndarray] = {"stamp": np.array(stamp), "kinds": np.array(list(by_kind))}
+    for i, (ids, hashes) in enumerate(by_kind.values()):
+        arrays[f"ids_{i}"] = ids
+        arrays[f"hashes_{i}"] = hashes
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.revimg-tmp")
+    try:
+        with tmp.open("wb") as out:
+            np.savez(out, **arrays)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _box(text: str, image_id: int) -> tuple[float, float, float, float]:

@@ -9,6 +9,10 @@ Score: ``1 - distance / 128`` clipped to [0, 1], where distance is the PDQ Hammi
 (256 bits). Unrelated photos sit around 128 bits apart (score about 0); re-encoded or
 resized copies are within a few bits (score near 1). A match is reported when its score
 reaches the threshold: 0.75 by default (distance <= 32, near Meta's advice of 31).
+
+Entries imported from other tools' 64-bit hash lists (imagehash pHash; ``revimg.foreign``)
+have no PDQ: they are compared with the query's hash of their kind, and their matches
+carry that kind as ``method``, the distance in bits of 64 and a score on the same scale.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from revimg import foreign
 from revimg.errors import IndexUnusable, UsageError
 from revimg.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes, hamming
 from revimg.index import VIEW_NAMES, Entry, IndexBackend
@@ -44,9 +49,10 @@ def max_distance_for(threshold: float) -> int:
 class Match:
     """An indexed photo that the query is likely a copy of, with the evidence.
 
-    ``method`` says which stage found it: ``"pdq"`` (whole-image or stored-crop hashes) or
+    ``method`` says which stage found it: ``"pdq"`` (whole-image or stored-crop hashes),
     ``"features"`` (local keypoints that line up under one rotation, scale and shift;
-    ``inliers`` counts them and ``rotation`` gives the angle in degrees).
+    ``inliers`` counts them and ``rotation`` gives the angle in degrees), or the kind of an
+    imported 64-bit hash such as ``"phash"`` (``distance`` then counts bits of 64).
     """
 
     entry: Entry
@@ -332,6 +338,9 @@ def find_matches(
     for m in _feature_matches(index, query, sure, threshold):
         if m.entry.id not in by_entry or m.score > by_entry[m.entry.id].score:
             by_entry[m.entry.id] = m
+    for m in _foreign_matches(index, query, threshold):  # entries with no PDQ of their own
+        if m.entry.id not in by_entry or m.score > by_entry[m.entry.id].score:
+            by_entry[m.entry.id] = m
     ranked_matches = sorted(by_entry.values(), key=lambda m: (-m.score, m.distance, m.entry.id))
     return ranked_matches[:top], warnings
 
@@ -363,6 +372,65 @@ def _agrees(query: QueryHashes, entry: Entry | None, hit: tuple[int, int, int]) 
     if stored is None or not 0 <= row < len(query.pdq_variants):
         return False
     return hamming(bytes(query.pdq_variants[row]), stored) == distance
+
+
+def _foreign_matches(index: IndexBackend, query: QueryHashes, threshold: float) -> list[Match]:
+    """Entries imported from other tools' hash lists (imagehash pHash, dHash, wHash), each
+    compared only with the query's hash of the same kind, in all eight variants.
+
+    A query with too little detail for PDQ matches none of them either: 64 bits of a flat
+    picture are as unspecific as 256.
+    """
+    if not query.foreign or query.hashes.pdq_quality < MIN_QUALITY:
+        return []
+    for attempt in (1, 2):
+        best: dict[int, tuple[float, int, str, int]] = {}  # id -> (-score, distance, kind, row)
+        for kind, variants in sorted(query.foreign.items()):
+            limit = foreign.max_distance_for(kind, threshold)
+            for image_id, distance, row in index.foreign_search(kind, variants, limit):
+                key = (-foreign.score_of(kind, distance), distance, kind, row)
+                if image_id not in best or key < best[image_id]:
+                    best[image_id] = key
+        entries = index.get(best)
+        if all(_foreign_agrees(query, entries.get(i), hit) for i, hit in best.items()):
+            break
+        if attempt == 2:  # the search file disagrees with the database even when rebuilt
+            raise IndexUnusable(
+                f"{index.location}: the index's search files disagree with its database "
+                "even after a rebuild; nothing was changed"
+            )
+        index.rebuild_search_files()
+    out = []
+    for image_id, (_, distance, kind, row) in best.items():
+        entry = entries.get(image_id)
+        if entry is None:  # removed between search and fetch
+            continue
+        out.append(
+            Match(
+                entry=entry,
+                distance=distance,
+                score=foreign.score_of(kind, distance),
+                variant=_variant_label(row, "full"),
+                view="full",
+                box=None,
+                exact=False,
+                method=kind,
+            )
+        )
+    return out
+
+
+def _foreign_agrees(
+    query: QueryHashes, entry: Entry | None, hit: tuple[float, int, str, int]
+) -> bool:
+    """The search file's distance is the one between the query and the stored hash."""
+    if entry is None:
+        return True
+    _, distance, kind, row = hit
+    if entry.foreign is None or entry.foreign[0] != kind or not 0 <= row < len(VARIANTS):
+        return False
+    stored = int.from_bytes(entry.foreign[1], "big")
+    return (stored ^ int(query.foreign[kind][row])).bit_count() == distance
 
 
 #: Photos whose local features are verified per query (the best by shared-word votes).

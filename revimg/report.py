@@ -194,6 +194,8 @@ def describe_match(m: Match) -> tuple[str, list[str]]:
         details.append(
             f"found in: x {x0:.0%}-{x1:.0%}, y {y0:.0%}-{y1:.0%} of the image you checked"
         )
+    if m.method not in ("pdq", "features"):
+        details.append(f"evidence: its {m.method} (imagehash) in the hash list {m.entry.origin}")
     if m.method == "features" and m.rotation and abs(m.rotation) >= 2:
         details.append(f"turned {m.rotation:.0f} degrees")
     for label, key in (("credit", "credit"), ("licence", "licence"), ("source", "source_url")):
@@ -206,7 +208,8 @@ def measured(m: Match) -> str:
     """What the score of a match rests on, in words: bits apart, or details that line up."""
     if m.method == "features":
         return f"{m.inliers} matching details line up"
-    return f"distance {m.distance} of 256 bits"
+    bits = 256 if m.method == "pdq" else 64  # an imported imagehash pHash: bits of 64
+    return f"distance {m.distance} of {bits} bits"
 
 
 #: Plain words for why a part of a check did not run, by ``NotRun.kind``.

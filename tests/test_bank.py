@@ -329,7 +329,7 @@ def test_plain_pdq_list_with_labels_comments_and_blank_lines(fresh: SQLiteIndex)
 # -- versions and hostile values ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", [2, 99, "2", None])
+@pytest.mark.parametrize("version", [bank.FORMAT_VERSION + 1, 99, "2", None])
 @pytest.mark.parametrize("skip_bad", [False, True])
 def test_newer_or_unknown_format_version_is_refused(
     fresh: SQLiteIndex, version: Any, skip_bad: bool

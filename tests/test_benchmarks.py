@@ -29,6 +29,23 @@ def test_accuracy_benchmark_runs_on_the_examples(tmp_path: Path, capsys) -> None
     assert "recall" not in capsys.readouterr().err
 
 
+def test_accuracy_foreign_hash_measurements_run() -> None:
+    """The --foreign figures: pHash finds mirrored copies; distinct pictures stay apart."""
+    import accuracy
+
+    photos = sorted(STOCK.glob("*.jpg"))[:3]
+    rows = accuracy.foreign_run(
+        photos, photos[:2], {"mirror": accuracy.EDITS["mirror"]}, 0.75, set()
+    )
+    assert rows["phash"]["recall_by_edit"]["mirror"] == 1.0
+    assert rows["phash"]["false_positives"] == 0 and rows["phash"]["false_positive_queries"] == 1
+    assert set(rows) == {"phash", "dhash", "ahash"}  # wHash (0.5 s a query) only on pairs
+    pairs = accuracy.foreign_pairs(photos[:2], most=6)
+    assert pairs["pictures"] == 28 and pairs["pairs"] > 0
+    assert pairs["kinds"]["phash"]["within"][6] == 0
+    assert set(pairs["kinds"]) == {"phash", "dhash", "whash", "ahash"}
+
+
 def test_screenshot_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
     import screenshots
 

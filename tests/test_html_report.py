@@ -840,7 +840,11 @@ def test_score_wording_follows_the_method() -> None:
         assert shown in facts, (m["method"], facts)
         for words in hidden:
             assert words not in facts, (m["method"], words, facts)
-    for method, name in (("phash", "pHash"), ("dhash", "dHash"), ("whash", "wHash")):
+    for method, name in (
+        ("phash", "imagehash pHash from a hash list"),
+        ("dhash", "dHash"),
+        ("whash", "wHash"),
+    ):
         m = match(method=method, inliers=None, distance=5)
         _, page = render(ReportItem(result(m), "", None, [None]))
         assert f"photo fingerprint ({name})" in page.text
