@@ -16,6 +16,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from revimg import holdpoints, mih, search
+from revimg import holdpoints, mih, search, tally
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
@@ -96,6 +97,7 @@ class IndexBackend(Protocol):
     def put_bank_entry(self, entry: Entry) -> str: ...
     def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int: ...
     def feature_count(self) -> int: ...
+    def has_features(self) -> bool: ...
     def feature_searcher(self) -> Any: ...
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]: ...
     def remove(self, paths: Iterable[str]) -> int: ...
@@ -260,6 +262,7 @@ class SQLiteIndex:
         self._mih: mih.MultiIndex | None = None
         self._searcher: tuple[str, Any] | None = None
         self._rebuilt = False  # the search files were rebuilt once by this connection
+        self._delta = tally.Tally()  # what the open write transaction changed
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -359,6 +362,8 @@ class SQLiteIndex:
                         ("index_id", uuid.uuid4().hex),
                     ],
                 )
+            # counted once, here: every write from now on keeps the tally
+            tally.store(conn, tally.scan(conn, MIN_QUALITY), self._meta("write_token") or "")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -385,6 +390,14 @@ class SQLiteIndex:
         return _Transaction(self)
 
     def _bump(self) -> None:
+        counts = tally.stored(self._conn, self._meta("write_token") or "")
+        if counts is None:  # never counted, or written by an older revimg: count once
+            counts = tally.scan(self._conn, MIN_QUALITY)
+        else:
+            counts.add(self._delta)
+        self._delta = tally.Tally()
+        token = uuid.uuid4().hex[:12]
+        tally.store(self._conn, counts, token)
         self._conn.execute(
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
             " WHERE key = 'generation'"
@@ -398,7 +411,7 @@ class SQLiteIndex:
                 ("versions", json.dumps(library_versions())),
                 # drawn anew by every write: binds the derived search files to this state of
                 # this database (two copies of one index, written apart, never share it)
-                ("write_token", uuid.uuid4().hex[:12]),
+                ("write_token", token),
             ],
         )
 
@@ -462,6 +475,7 @@ class SQLiteIndex:
         )
         if row:
             image_id = row[0]
+            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY), -1)
             conn.execute(
                 "UPDATE images SET path=?, name=?, size=?, mtime_ns=?, sha256=?, width=?, height=?,"
                 " pdq=?, pdq_quality=?, phash=?, meta=?, updated=? WHERE id=?",
@@ -484,6 +498,7 @@ class SQLiteIndex:
             conn.execute(
                 "INSERT INTO features (image_id, blob) VALUES (?, ?)", (image_id, hashes.features)
             )
+        self._delta.add(tally.of_ids(conn, [int(image_id or 0)], MIN_QUALITY))
         return outcome
 
     def _put_views(self, image_id: int | None, views: Iterable[View]) -> None:
@@ -556,7 +571,10 @@ class SQLiteIndex:
         """Insert a bulk-parsed batch; returns how many rows were new (the rest were there)."""
         keys = [_plain_bank_key(p, n) for p, n in zip(batch.pdqs, batch.names, strict=True)]
         rows = zip(keys, batch.names, batch.pdqs, itertools.repeat(batch.quality))
-        return self._insert_plain_rows(batch.origin, rows, now)
+        added = self._insert_plain_rows(batch.origin, rows, now)
+        low = added if batch.quality < MIN_QUALITY else 0
+        self._delta.add(tally.of_plain(batch.origin, added, low))
+        return added
 
     def _insert_plain_rows(
         self, origin: str, rows: Iterable[tuple[str, str, bytes, int]], now: float
@@ -592,9 +610,12 @@ class SQLiteIndex:
         rows = [(k, e.name, e.pdq, e.pdq_quality) for k, e in zip(keys, plain, strict=True)]
         added = self._insert_plain_rows(plain[0].origin, rows, now)
         if added == len(plain):
+            low = sum(e.pdq_quality < MIN_QUALITY for e in plain)
+            self._delta.add(tally.of_plain(plain[0].origin, added, low))
             return ["added"] * added
         if added == 0:
             return ["same"] * len(plain)
+        self._delta.add(tally.of_new_rows(conn, last_id, MIN_QUALITY))
         new = {
             k for (k,) in conn.execute("SELECT key FROM images WHERE id > ?", (last_id,))
         }  # the first entry with a new key was added; repeats of it are the same
@@ -661,6 +682,7 @@ class SQLiteIndex:
                 cur = conn.execute(_INSERT_BANK_ROW, row)
                 self._put_views(cur.lastrowid, entry.views)
                 image_id = int(cur.lastrowid or 0)
+                self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY))
             else:
                 plain_rows.append(row)
                 image_id = -len(plain_rows)  # a placeholder: later duplicates only need to exist
@@ -668,6 +690,9 @@ class SQLiteIndex:
             outcomes[at] = "added"
         if plain_rows:
             conn.executemany(_INSERT_BANK_ROW, plain_rows)
+            low = sum(row[8] < MIN_QUALITY for row in plain_rows)
+            origins = Counter(row[3] for row in plain_rows)
+            self._delta.add(tally.Tally(images=len(plain_rows), low=low, origins=origins))
         return outcomes
 
     def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
@@ -712,14 +737,32 @@ class SQLiteIndex:
         """
         counts = []
         with self._write():
+            # a local file's key is "file:" and its path: found through the key's index;
+            # bank entries by name only when the index holds any (no index on names)
+            held = self.counts()
+            banked = held.images - held.origins.get("file", 0) > 0
             for group in groups:
-                removed = 0
+                ids: set[int] = set()
                 for p in dict.fromkeys(group):
-                    cur = self._conn.execute(
-                        "DELETE FROM images WHERE path = ? OR (path IS NULL AND name = ?)", (p, p)
+                    ids.update(
+                        i
+                        for (i,) in self._conn.execute(
+                            "SELECT id FROM images WHERE key = ?", (f"file:{p}",)
+                        )
                     )
-                    removed += cur.rowcount
-                counts.append(removed)
+                    if banked:
+                        ids.update(
+                            i
+                            for (i,) in self._conn.execute(
+                                "SELECT id FROM images WHERE path IS NULL AND name = ?", (p,)
+                            )
+                        )
+                if ids:
+                    self._delta.add(tally.of_ids(self._conn, ids, MIN_QUALITY), -1)
+                    self._conn.executemany(
+                        "DELETE FROM images WHERE id = ?", [(i,) for i in sorted(ids)]
+                    )
+                counts.append(len(ids))
         return counts
 
     # -- reading ---------------------------------------------------------------------------
@@ -798,7 +841,14 @@ class SQLiteIndex:
     @_reads
     def count(self) -> int:
         """Number of indexed photos."""
-        return int(self._conn.execute("SELECT count(*) FROM images").fetchone()[0])
+        return self.counts().images
+
+    @_reads
+    def counts(self) -> tally.Tally:
+        """What the index holds, from the tally its writes keep (rows counted only for an
+        index that has none it can trust)."""
+        found = tally.stored(self._conn, self._meta("write_token") or "")
+        return found if found is not None else tally.scan(self._conn, MIN_QUALITY)
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -822,28 +872,19 @@ class SQLiteIndex:
         """Counts, sizes and versions, as ``revimg index info`` shows them."""
         from revimg import versions
 
-        conn = self._conn
-        by_origin = dict(
-            conn.execute("SELECT origin, count(*) FROM images GROUP BY origin").fetchall()
-        )
-        view_counts = dict(
-            conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall()
-        )
-        low = conn.execute(
-            "SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)
-        ).fetchone()[0]
+        held = self.counts().as_dict()
         size = 0
         if self._folder is not None:
             size = sum(p.stat().st_size for p in self._folder.iterdir() if p.is_file())
         stored = json.loads(self._meta("versions") or "{}")
         return {
             "location": self.location,
-            "entries": self.count(),
-            "by_origin": by_origin,
+            "entries": held["images"],
+            "by_origin": held["origins"],
             "hash_kinds": ["pdq", "phash", "sha256"],
-            "views": view_counts,
-            "low_quality_entries": low,
-            "local_features": self.feature_count(),
+            "views": held["views"],
+            "low_quality_entries": held["low"],
+            "local_features": held["features"],
             "size_bytes": size,
             "schema_version": SCHEMA_VERSION,
             "created": float(self._meta("created") or 0),
@@ -907,7 +948,12 @@ class SQLiteIndex:
     @_reads
     def feature_count(self) -> int:
         """How many photos have local features (hash-bank entries have none)."""
-        return int(self._conn.execute("SELECT count(*) FROM features").fetchone()[0])
+        return self.counts().features
+
+    @_reads
+    def has_features(self) -> bool:
+        """Whether any photo has local features (one page read, whatever the size)."""
+        return self._conn.execute("SELECT 1 FROM features LIMIT 1").fetchone() is not None
 
     @_reads
     def feature_searcher(self) -> Any:
@@ -1003,7 +1049,7 @@ class SQLiteIndex:
         """Bring the search files up to date now (after a build), not at the next check."""
         self.arrays()
         self.multi_index()
-        if self.feature_count():
+        if self.has_features():
             self.feature_searcher()
 
     def shared_search_files(self) -> bool:
@@ -1023,7 +1069,7 @@ class SQLiteIndex:
             table = mih.read(self._folder / MIH_NAME)
             if table is None or table.stamp != stamp or table.rows != len(cache):
                 return False
-        if self.feature_count():
+        if self.has_features():
             from revimg import features
 
             found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
@@ -1062,6 +1108,7 @@ class _Transaction:
         except sqlite3.OperationalError as exc:
             raise IndexUnusable(_write_error(self._index.location, exc)) from None
         self._changes = self._index._conn.total_changes
+        self._index._delta = tally.Tally()
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         conn = self._index._conn

@@ -1,0 +1,213 @@
+"""The index's kept counts (revimg.tally): right after every kind of write, and a check
+that never counts rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from revimg import tally
+from revimg.checker import check_paths
+from revimg.hashing import MIN_QUALITY
+from revimg.index import Entry, PlainBankBatch, SQLiteIndex, open_index
+from tests.conftest import STOCK
+from tests.reliability_figures import REVIMG, cli_env
+from tests.test_index import fake_hashes
+
+
+def kept(index: SQLiteIndex) -> tally.Tally | None:
+    """The stored tally, if it is current (None: reads would count rows)."""
+    conn = index._conn
+    token = conn.execute("SELECT value FROM meta WHERE key = 'write_token'").fetchone()
+    return tally.stored(conn, token[0] if token else "")
+
+
+def assert_kept(index: SQLiteIndex) -> None:
+    """The stored tally is current and agrees with counting every row."""
+    found = kept(index)
+    assert found is not None, "no current tally: reads would scan the tables"
+    assert found.as_dict() == tally.scan(index._conn, MIN_QUALITY).as_dict()
+    assert index.counts().as_dict() == found.as_dict()
+
+
+def file_item(n: int, *, features: bool = True, quality: int = 100) -> tuple:
+    hashes = fake_hashes(n, quality=quality)
+    if features:
+        hashes = hashes.__class__(**{**hashes.__dict__, "features": b"f" * (n % 7 + 1)})
+    return (f"/photos/{n}.jpg", f"{n}.jpg", 1000 + n, 7 + n, hashes, {"n": n})
+
+
+def bank_entry(n: int, **fields: object) -> Entry:
+    rng = np.random.default_rng(n)
+    base: dict = dict(
+        id=0,
+        name=f"bank-{n}",
+        path=None,
+        origin="stock-bank",
+        sha256=None,
+        width=None,
+        height=None,
+        pdq=rng.bytes(32),
+        pdq_quality=100,
+        phash=None,
+    )
+    base.update(fields)
+    return Entry(**base)
+
+
+def test_every_kind_of_write_keeps_the_tally(tmp_path: Path) -> None:
+    folder = tmp_path / "index"
+    with open_index(folder, create=True) as index:
+        assert_kept(index)
+        index.put_files([file_item(i) for i in range(6)])  # a build's batch
+        index.put_files([file_item(6, features=False, quality=10)])
+        assert_kept(index)
+        assert index.counts().features == 6 and index.counts().low == 1
+        index.put_file(*file_item(2, features=False)[:5])  # rehashed: features gone
+        index.put_files([file_item(3, quality=5)])  # rehashed: now low quality
+        assert_kept(index)
+        assert index.remove_each([["/photos/1.jpg", "nowhere"], ["/photos/9.jpg"]]) == [1, 0]
+        assert_kept(index)
+        fake = fake_hashes(50)
+        outcomes = index.put_bank_entries(
+            [
+                bank_entry(1),
+                bank_entry(1),  # the same hash and name: same
+                bank_entry(2, pdq_quality=3),
+                bank_entry(3, sha256="a" * 64, meta={"x": 1}, views=fake.views),
+                bank_entry(4, sha256="a" * 64, meta={"y": 2}),  # merged
+                bank_entry(5, sha256="b" * 64, origin="other-bank"),
+            ]
+        )
+        assert outcomes == ["added", "same", "added", "added", "merged", "added"]
+        assert_kept(index)
+        rng = np.random.default_rng(9)
+        plain = PlainBankBatch("list", [f"h{i}" for i in range(40)], [rng.bytes(32)] * 40, 4)
+        index.put_bank_batches([plain, [bank_entry(6), bank_entry(2, pdq_quality=3)]])
+        assert_kept(index)
+        index.set_meta(1, {"note": "x"})
+        index.merge_meta_by_path([("/photos/4.jpg", {"z": 1})])
+        assert_kept(index)
+        assert index.remove(["bank-1", "h3"]) == 2  # bank entries by name
+        assert_kept(index)
+
+        def failing() -> Iterator[PlainBankBatch]:
+            yield PlainBankBatch("list", ["late"], [rng.bytes(32)], 100)
+            raise ValueError("a bad line")
+
+        before = index.counts().as_dict()
+        with pytest.raises(ValueError):
+            index.put_bank_batches(failing())
+        assert_kept(index)
+        assert index.counts().as_dict() == before
+        info = index.info()
+        assert info["entries"] == index.counts().images
+        assert info["local_features"] == index.counts().features
+        assert info["by_origin"] == {"file": 6, "list": 39, "other-bank": 1, "stock-bank": 3}
+
+
+def test_an_untrusted_tally_is_counted_again(tmp_path: Path) -> None:
+    """A write by an older revimg (new token, no tally) or an upgrade: reads count the rows
+    until the next write, which stores a fresh tally; a schema upgrade counts at once."""
+    folder = tmp_path / "index"
+    with open_index(folder, create=True) as index:
+        index.put_files([file_item(i) for i in range(3)])
+    conn = sqlite3.connect(folder / "index.sqlite")
+    conn.execute("PRAGMA foreign_keys = ON")
+    with conn:  # what an older revimg's write looks like: rows and a new token, no tally
+        conn.execute("DELETE FROM images WHERE path = '/photos/0.jpg'")
+        conn.execute("UPDATE meta SET value = 'older' WHERE key = 'write_token'")
+    conn.close()
+    with open_index(folder) as index:
+        assert kept(index) is None
+        assert index.count() == 2 and index.feature_count() == 2  # counted, not trusted
+        index.put_files([file_item(7)])
+        assert_kept(index)
+        assert index.count() == 3
+    conn = sqlite3.connect(folder / "index.sqlite")
+    with conn:  # an index from before schema 5, without a tally: the upgrade counts once
+        conn.execute("DELETE FROM meta WHERE key = 'counts'")
+        conn.execute("PRAGMA user_version = 4")
+    conn.close()
+    with open_index(folder) as index:
+        assert_kept(index)
+        assert index.file_states()["/photos/7.jpg"][1] == -1  # marked for a rehash
+        index.put_files([file_item(7, features=False)])  # the rehash a build then does
+        assert_kept(index)
+        assert index.feature_count() == 2
+
+
+def test_a_killed_import_leaves_a_true_tally(tmp_path: Path) -> None:
+    """SIGKILL a bank import inside its transaction: the tally is the one before it."""
+    from revimg.bank import BATCH
+
+    folder = tmp_path / "index"
+    with open_index(folder, create=True) as index:
+        index.put_files([file_item(i, features=False) for i in range(3)])
+        before = index.counts().as_dict()
+    rng = np.random.default_rng(3)
+    bank = tmp_path / "bank.txt"
+    hashes = rng.bytes(32 * (BATCH * 2 + 5)).hex()
+    bank.write_text("\n".join(hashes[i : i + 64] for i in range(0, len(hashes), 64)) + "\n")
+    point = "bank-batch:2"
+    proc = subprocess.Popen(  # noqa: S603
+        [*REVIMG, "index", "import", str(bank), "--index", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**cli_env(), "REVIMG_HOLD_AT": point},
+        start_new_session=True,
+    )
+    assert proc.stderr is not None
+    said = []
+    for raw in proc.stderr:
+        said.append(raw.decode("utf-8", "replace").rstrip("\n"))
+        if said[-1] == f"revimg: holding at {point}":
+            break
+    else:
+        proc.wait()
+        proc.stderr.close()
+        pytest.fail(f"the import ended before {point}: {said}")
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    with open_index(folder) as index:
+        assert_kept(index)
+        assert index.counts().as_dict() == before
+    env = {k: v for k, v in cli_env().items() if k != "REVIMG_HOLD_AT"}
+    done = subprocess.run(  # noqa: S603
+        [*REVIMG, "index", "import", str(bank), "--index", str(folder)],
+        capture_output=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    with open_index(folder) as index:
+        assert_kept(index)
+        assert index.count() == 3 + BATCH * 2 + 5
+
+
+def test_a_check_reads_no_count_of_rows(built_index: Path, tmp_path: Path) -> None:
+    """Whether the index has local features, its counts, generation and stamps: none of
+    it counts rows (a count walks every page of the 15 KB-a-photo features table)."""
+    import shutil
+
+    folder = tmp_path / "index"
+    shutil.copytree(built_index, folder)
+    with open_index(folder) as index:
+        index.put_files([file_item(90, features=False)])  # a write by this version: the tally is current
+        index.refresh()
+        statements: list[str] = []
+        index._conn.set_trace_callback(statements.append)
+        results = list(check_paths(index, [STOCK / "kphotoalbum__bar55.jpg"]))
+        info = index.info()
+        index._conn.set_trace_callback(None)
+    assert results[0].matches and info["local_features"] >= 1
+    counting = [s for s in statements if "count(" in s.lower()]
+    assert not counting, counting
