@@ -416,11 +416,16 @@ class SQLiteIndex:
         )
 
     @_reads
-    def file_states(self) -> dict[str, tuple[int, int]]:
-        """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds)."""
-        rows = self._conn.execute(
-            "SELECT path, size, mtime_ns FROM images WHERE path IS NOT NULL"
-        ).fetchall()
+    def file_states(self, paths: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+        """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds),
+        or for these ``paths`` only (looked up by their keys: a few files, a few reads)."""
+        if paths is not None:
+            sql = "SELECT path, size, mtime_ns FROM images WHERE key IN ({marks})"
+            rows = list(_in_chunks(self._conn, sql, (f"file:{p}" for p in paths)))
+        else:
+            rows = self._conn.execute(
+                "SELECT path, size, mtime_ns FROM images WHERE path IS NOT NULL"
+            ).fetchall()
         return {path: (size, mtime) for path, size, mtime in rows}
 
     def put_file(

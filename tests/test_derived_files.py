@@ -179,7 +179,7 @@ def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
     path = location / FEATURES_NAME
     data = bytearray(path.read_bytes())
     header = features.FeatureSearcher._FILE_HEADER
-    _, _, n_ids, n_words, n_offsets, _, _ = header.unpack_from(data)
+    _, _, n_ids, n_words, n_offsets, _, _, _ = header.unpack_from(data)
     at = features._align(header.size)
     at = features._align(at + n_ids * 8)
     at = features._align(at + n_words * 4)  # the offsets (uint64) start here
@@ -187,5 +187,5 @@ def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
     offsets[len(offsets) // 2 :] = 1 << 40  # every later word "has" a trillion postings
     data[at : at + n_offsets * 8] = offsets.tobytes()
     path.write_bytes(bytes(data))
-    assert struct.calcsize("<8s48s5Q") == header.size
+    assert struct.calcsize("<8s48s6Q") == header.size
     assert _answers(location) == expected

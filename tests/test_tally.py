@@ -201,7 +201,9 @@ def test_a_check_reads_no_count_of_rows(built_index: Path, tmp_path: Path) -> No
     folder = tmp_path / "index"
     shutil.copytree(built_index, folder)
     with open_index(folder) as index:
-        index.put_files([file_item(90, features=False)])  # a write by this version: the tally is current
+        index.put_files(
+            [file_item(90, features=False)]
+        )  # a write by this version: the tally is current
         index.refresh()
         statements: list[str] = []
         index._conn.set_trace_callback(statements.append)
