@@ -213,3 +213,18 @@ def test_a_check_reads_no_count_of_rows(built_index: Path, tmp_path: Path) -> No
     assert results[0].matches and info["local_features"] >= 1
     counting = [s for s in statements if "count(" in s.lower()]
     assert not counting, counting
+
+
+def test_adding_one_photo_looks_up_that_photo_only(tmp_path: Path) -> None:
+    """``index add`` of a photo asks the index about that file, not for every path."""
+    from revimg import builder
+
+    with open_index(tmp_path / "index", create=True) as index:
+        index.put_files([file_item(i, features=False) for i in range(5)])
+        statements: list[str] = []
+        index._conn.set_trace_callback(statements.append)
+        stats = builder.run(index, [(STOCK / "kphotoalbum__bar55.jpg", "bar55.jpg")], jobs=1)
+        index._conn.set_trace_callback(None)
+        assert stats.added == 1
+        assert_kept(index)
+    assert not [s for s in statements if "path IS NOT NULL" in s], statements
