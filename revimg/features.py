@@ -481,17 +481,23 @@ def verify(
     return max(accepted, key=lambda v: v.inliers) if accepted else None
 
 
-def _words(descriptors: np.ndarray) -> np.ndarray:
-    """Distinct words of a set of descriptors: table number and KEY_BITS-bit substring."""
+def _raw_words(descriptors: np.ndarray) -> np.ndarray:
+    """Words of a set of descriptors (repeats included): table number and KEY_BITS-bit
+    substring."""
     if not len(descriptors):
-        return np.zeros(0, np.uint32)
+        return np.zeros(0, np.uint64)
     nbytes = KEY_BITS // 8
     chunks = descriptors[:, : KEY_TABLES * nbytes].reshape(-1, KEY_TABLES, nbytes)
     keys = np.zeros(chunks.shape[:2], np.uint64)
     for i in range(nbytes):
         keys = (keys << np.uint64(8)) | chunks[:, :, i]
     keys += np.arange(KEY_TABLES, dtype=np.uint64) << np.uint64(KEY_BITS)
-    return np.unique(keys.ravel()).astype(np.uint32)
+    return keys.ravel()
+
+
+def _words(descriptors: np.ndarray) -> np.ndarray:
+    """Distinct words of a set of descriptors: table number and KEY_BITS-bit substring."""
+    return np.unique(_raw_words(descriptors)).astype(np.uint32)
 
 
 def _align(x: int, to: int = 64) -> int:
@@ -508,18 +514,25 @@ class FeatureSearcher:
 
     def __init__(self, items: Iterable[tuple[int, Features]]) -> None:
         ids: list[int] = []
-        words: list[np.ndarray] = []
+        keys: list[np.ndarray] = []
         for image_id, features in items:
+            # (word, row) in one 64-bit key: one sort orders the postings by word, then
+            # by photo, and puts a photo's repeats of a word side by side
+            row = np.uint64(len(ids))
+            keys.append((_raw_words(features.descriptors).astype(np.uint64) << 32) | row)
             ids.append(int(image_id))
-            words.append(_words(features.descriptors))
         self._ids = np.array(ids, np.int64)
         n = len(ids)
-        rows = np.repeat(np.arange(n, dtype=np.int32), [len(w) for w in words])
-        flat = np.concatenate(words) if words else np.zeros(0, np.uint32)
-        order = np.argsort(flat, kind="stable")
-        flat, rows = flat[order], rows[order]
-        self._words, starts, df = np.unique(flat, return_index=True, return_counts=True)
-        del flat, order
+        flat = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+        del keys
+        flat.sort()
+        if len(flat):
+            flat = flat[np.r_[True, flat[1:] != flat[:-1]]]  # one posting per (word, photo)
+        rows = (flat & np.uint64(0xFFFFFFFF)).astype(np.int32)
+        self._words, starts, df = np.unique(
+            (flat >> np.uint64(32)).astype(np.uint32), return_index=True, return_counts=True
+        )
+        del flat
         offset_type = np.uint32 if len(rows) < 1 << 32 else np.uint64
         self._offsets = np.r_[starts, len(rows)].astype(offset_type)
         self._postings = rows
