@@ -529,10 +529,14 @@ class FeatureSearcher:
         if len(flat):
             flat = flat[np.r_[True, flat[1:] != flat[:-1]]]  # one posting per (word, photo)
         rows = (flat & np.uint64(0xFFFFFFFF)).astype(np.int32)
-        self._words, starts, df = np.unique(
-            (flat >> np.uint64(32)).astype(np.uint32), return_index=True, return_counts=True
-        )
+        flat >>= np.uint64(32)
+        words = flat.astype(np.uint32)
         del flat
+        # sorted already: each word starts where it differs from the one before
+        starts = np.flatnonzero(np.r_[True, words[1:] != words[:-1]]) if len(words) else rows[:0]
+        self._words = words[starts]
+        df = np.diff(np.r_[starts, len(words)])
+        del words
         offset_type = np.uint32 if len(rows) < 1 << 32 else np.uint64
         self._offsets = np.r_[starts, len(rows)].astype(offset_type)
         self._postings = rows
