@@ -748,3 +748,24 @@ class FeatureSearcher:
         ids = self._ids[rows]
         order = np.lexsort((ids, -scores))[:top]
         return [(int(ids[i]), float(scores[i])) for i in order]
+
+
+class ExtendedSearcher:
+    """A saved searcher and a small one over the photos added since it was saved: a photo
+    added to a large index is searchable without building the large one again."""
+
+    def __init__(self, base: FeatureSearcher, extra: FeatureSearcher) -> None:
+        self.base = base
+        self.extra = extra
+
+    def __len__(self) -> int:
+        return len(self.base) + len(self.extra)
+
+    def candidates(
+        self, query: Features, top: int = 10, *, mirrored_query: Features | None = None
+    ) -> list[tuple[int, float]]:
+        """The best ``top`` of each part (scores of the small part are not on the same
+        scale as the large one's: neither crowds the other out), best first."""
+        found = self.base.candidates(query, top, mirrored_query=mirrored_query)
+        found += self.extra.candidates(query, top, mirrored_query=mirrored_query)
+        return sorted(found, key=lambda c: (-c[1], c[0]))

@@ -38,6 +38,9 @@ MIH_MIN_ROWS = 100_000
 #: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
 VIEW_NAMES: tuple[str, ...] = ("full", "centre-square")
 BUSY_TIMEOUT_MS = 30_000
+#: Photos added since the features file was built that a check reads from the database
+#: (an extension in memory); more, and the file is built again.
+FEATURES_EXTENSION_MAX = 64
 #: Rows read from SQLite per step when the search file is rebuilt.
 _LOAD_CHUNK = 100_000
 #: SQLite's page cache limit (KiB): 256 MB, and 1 GB while a bank streams in, so that the
@@ -363,7 +366,9 @@ class SQLiteIndex:
                     ],
                 )
             # counted once, here: every write from now on keeps the tally
-            tally.store(conn, tally.scan(conn, MIN_QUALITY), self._meta("write_token") or "")
+            counted = tally.scan(conn, MIN_QUALITY)
+            counted.features_base = uuid.uuid4().hex[:12]
+            tally.store(conn, counted, self._meta("write_token") or "")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -391,12 +396,14 @@ class SQLiteIndex:
 
     def _bump(self) -> None:
         counts = tally.stored(self._conn, self._meta("write_token") or "")
+        token = uuid.uuid4().hex[:12]
         if counts is None:  # never counted, or written by an older revimg: count once
             counts = tally.scan(self._conn, MIN_QUALITY)
+            counts.features_base = token  # and no features file extends from before
         else:
             counts.add(self._delta)
+            counts.moved_on(self._delta, token)
         self._delta = tally.Tally()
-        token = uuid.uuid4().hex[:12]
         tally.store(self._conn, counts, token)
         self._conn.execute(
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
@@ -481,6 +488,7 @@ class SQLiteIndex:
         if row:
             image_id = row[0]
             self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY), -1)
+            self._delta.features_changed = True  # its features (if any) go or change
             conn.execute(
                 "UPDATE images SET path=?, name=?, size=?, mtime_ns=?, sha256=?, width=?, height=?,"
                 " pdq=?, pdq_quality=?, phash=?, meta=?, updated=? WHERE id=?",
@@ -503,6 +511,7 @@ class SQLiteIndex:
             conn.execute(
                 "INSERT INTO features (image_id, blob) VALUES (?, ?)", (image_id, hashes.features)
             )
+            self._delta.features_added = True  # a new photo's id is above every other
         self._delta.add(tally.of_ids(conn, [int(image_id or 0)], MIN_QUALITY))
         return outcome
 
@@ -763,7 +772,9 @@ class SQLiteIndex:
                             )
                         )
                 if ids:
-                    self._delta.add(tally.of_ids(self._conn, ids, MIN_QUALITY), -1)
+                    gone = tally.of_ids(self._conn, ids, MIN_QUALITY)
+                    gone.features_changed = gone.features > 0
+                    self._delta.add(gone, -1)
                     self._conn.executemany(
                         "DELETE FROM images WHERE id = ?", [(i,) for i in sorted(ids)]
                     )
@@ -962,25 +973,61 @@ class SQLiteIndex:
 
     @_reads
     def feature_searcher(self) -> Any:
-        """The inverted file over every photo's local features (built once per generation)."""
+        """The inverted file over every photo's local features: the saved file, extended
+        in memory by the few photos added since it was built, or else built again."""
         from revimg import features
 
         stamp = self.stamp()
         if self._searcher is not None and self._searcher[0] == stamp:
             return self._searcher[1]
+        path = self._folder / FEATURES_NAME if self._folder is not None else None
+        found = features.FeatureSearcher.load(path) if path is not None else None
+        extra = self._features_extension(found) if found is not None else None
+        if found is not None and extra is not None:
+            searcher = found[1]
+            if extra:
+                searcher = features.ExtendedSearcher(searcher, features.FeatureSearcher(extra))
+            self._searcher = (stamp, searcher)
+            return searcher
+        rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
+        made = features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+        if path is not None:
+            try:
+                made.save(path, self._features_label() or stamp)
+            except OSError:
+                pass  # a read-only index still searches, from memory
+        self._searcher = (stamp, made)
+        return made
 
-        def build() -> tuple[str, Any]:
-            rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
-            return stamp, features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+    def _features_label(self, held: tally.Tally | None = None) -> str | None:
+        """What a features file built now is labelled with: this index and the last
+        change of its features (None when the index's counts are not kept)."""
+        held = held or tally.stored(self._conn, self._meta("write_token") or "")
+        labels = held.features_labels() if held is not None else []
+        return f"{(self._meta('index_id') or 'none')[:12]}f{labels[-1]}" if labels else None
 
-        self._searcher = self._sidecar(
-            FEATURES_NAME,
-            features.FeatureSearcher.load,
-            lambda found: found[0] == stamp,
-            build,
-            lambda path, made: made[1].save(path, made[0]),
-        )
-        return self._searcher[1]
+    def _features_extension(self, found: tuple[str, Any]) -> list[tuple[int, Any]] | None:
+        """The photos a saved features file lacks (it was built before they were added and
+        nothing else changed since), at most FEATURES_EXTENSION_MAX; None: not usable."""
+        from revimg import features
+
+        label, searcher = found
+        if label == self.stamp():
+            return []
+        held = tally.stored(self._conn, self._meta("write_token") or "")
+        if held is None:
+            return None
+        prefix = f"{(self._meta('index_id') or 'none')[:12]}f"
+        if not label.startswith(prefix) or label[len(prefix) :] not in held.features_labels():
+            return None
+        last = int(searcher._ids[-1]) if len(searcher) else 0
+        rows = self._conn.execute(
+            "SELECT image_id, blob FROM features WHERE image_id > ? ORDER BY image_id LIMIT ?",
+            (last, FEATURES_EXTENSION_MAX + 1),
+        ).fetchall()
+        if len(rows) > FEATURES_EXTENSION_MAX:
+            return None
+        return [(i, features.from_blob(b)) for i, b in rows]
 
     @_reads
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]:
@@ -1078,7 +1125,7 @@ class SQLiteIndex:
             from revimg import features
 
             found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
-            if found is None or found[0] != stamp:
+            if found is None or self._features_extension(found) is None:
                 return False
         return True
 

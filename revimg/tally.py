@@ -18,6 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 KEY = "counts"
+#: Writes that only added photos with features, remembered since the last other change
+#: of the features table: a features file built after any of them is extended, not rebuilt.
+APPENDS_KEPT = 32
 
 
 @dataclass
@@ -30,6 +33,14 @@ class Tally:
     low: int = 0
     origins: Counter[str] = field(default_factory=Counter)
     views: Counter[str] = field(default_factory=Counter)
+    #: The token of the last write that changed the features table other than by adding
+    #: photos with new, higher ids (removed or replaced features), then the tokens of the
+    #: writes since that only added: the states a features file can be extended from.
+    features_base: str = ""
+    features_appends: list[str] = field(default_factory=list)
+    #: In a write's delta: it added features to new photos / changed others.
+    features_added: bool = False
+    features_changed: bool = False
 
     def add(self, other: Tally, sign: int = 1) -> None:
         """Add ``other`` (``sign`` -1: take it away)."""
@@ -40,6 +51,19 @@ class Tally:
             self.origins[name] += sign * n
         for name, n in other.views.items():
             self.views[name] += sign * n
+        self.features_added |= other.features_added
+        self.features_changed |= other.features_changed
+
+    def features_labels(self) -> list[str]:
+        """The features states, oldest first, that the current one extends by additions."""
+        return [self.features_base, *self.features_appends] if self.features_base else []
+
+    def moved_on(self, delta: Tally, token: str) -> None:
+        """Record write ``token``'s changes to the features table."""
+        if delta.features_changed:
+            self.features_base, self.features_appends = token, []
+        elif delta.features_added:
+            self.features_appends = [*self.features_appends, token][-APPENDS_KEPT:]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -71,14 +95,25 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
         numbers = [data["images"], data["features"], data["low"]]
         if not all(type(n) is int and n >= 0 for n in numbers):
             return None
-        return Tally(*numbers, _counter(data["origins"]), _counter(data["views"]))
+        base, appends = data["features_base"], data["features_appends"]
+        if not isinstance(base, str) or not (
+            isinstance(appends, list) and all(isinstance(a, str) for a in appends)
+        ):
+            return None
+        return Tally(*numbers, _counter(data["origins"]), _counter(data["views"]), base, appends)
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def store(conn: sqlite3.Connection, tally: Tally, token: str) -> None:
     """Write ``tally``, labelled with the write ``token`` it belongs to."""
-    value = json.dumps({"token": token, **tally.as_dict()}, sort_keys=True)
+    data = {
+        "token": token,
+        **tally.as_dict(),
+        "features_base": tally.features_base,
+        "features_appends": tally.features_appends,
+    }
+    value = json.dumps(data, sort_keys=True)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, value))
 
 

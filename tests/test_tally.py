@@ -228,3 +228,86 @@ def test_adding_one_photo_looks_up_that_photo_only(tmp_path: Path) -> None:
         assert stats.added == 1
         assert_kept(index)
     assert not [s for s in statements if "path IS NOT NULL" in s], statements
+
+
+def _crop_of(name: str, out: Path) -> Path:
+    """A JPEG of the middle 60% of a stock photo: found by its local features only."""
+    from PIL import Image
+
+    img = Image.open(STOCK / name).convert("RGB")
+    w, h = img.size
+    img.crop((int(0.2 * w), int(0.2 * h), int(0.8 * w), int(0.8 * h))).save(out, quality=90)
+    return out
+
+
+def _found_by_features(index: SQLiteIndex, query: Path, name: str) -> bool:
+    (result,) = check_paths(index, [query])
+    return any(m.method == "features" and m.entry.name == name for m in result.matches)
+
+
+def test_a_photo_added_to_a_large_index_extends_the_features_file(
+    built_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``index add`` of a photo does not build the features file again (that reads every
+    photo's features): the photos added since it was built are read from the database
+    and searched beside it, up to a limit; a removal builds it again."""
+    import shutil
+
+    from revimg import builder
+    from revimg import index as index_module
+    from revimg.index import FEATURES_NAME
+
+    folder = tmp_path / "index"
+    shutil.copytree(built_index, folder)
+    added = "tuxpaint__lighthouse.jpg"
+    query = _crop_of(added, tmp_path / "query.jpg")
+    with open_index(folder) as index:
+        index.put_files([file_item(95, features=False)])  # counts kept from here on
+        index.refresh()
+        before = (folder / FEATURES_NAME).read_bytes()
+        stats = builder.run(index, [(STOCK / added, added)], jobs=1)
+        assert stats.added == 1
+        index.refresh()
+        assert (folder / FEATURES_NAME).read_bytes() == before  # not built again
+        assert _found_by_features(index, query, added)
+        assert index.shared_search_files()  # batch workers extend it the same way
+    with open_index(folder) as fresh:  # another process: the same, from the files
+        assert _found_by_features(fresh, query, added)
+        monkeypatch.setattr(index_module, "FEATURES_EXTENSION_MAX", 1)
+        other = "palapeli__castle-maintenon.jpg"
+        builder.run(fresh, [(STOCK / other, other)], jobs=1)
+        fresh.refresh()  # two photos added since: built again
+        rebuilt = (folder / FEATURES_NAME).read_bytes()
+        assert rebuilt != before
+        assert _found_by_features(fresh, query, added)
+        fresh.remove([str(STOCK / other)])
+        fresh.refresh()  # a removal: built again
+        assert (folder / FEATURES_NAME).read_bytes() != rebuilt
+
+
+def test_a_features_file_from_a_copy_that_added_other_photos_is_not_extended(
+    built_index: Path, tmp_path: Path
+) -> None:
+    """Two copies of one index each add a different photo (the same new id): a features
+    file built in one after its addition is not taken for the other's."""
+    import shutil
+
+    from revimg import builder
+    from revimg.index import FEATURES_NAME
+
+    first, second = tmp_path / "first", tmp_path / "second"
+    shutil.copytree(built_index, first)
+    with open_index(first) as a:
+        a.put_files([file_item(95, features=False)])
+        a.refresh()
+    shutil.copytree(first, second)
+    one, two = "tuxpaint__lighthouse.jpg", "palapeli__castle-maintenon.jpg"
+    with open_index(first) as a, open_index(second) as b:
+        builder.run(a, [(STOCK / one, one)], jobs=1)
+        builder.run(b, [(STOCK / two, two)], jobs=1)
+        a.rebuild_search_files()  # the first's file now holds its own new photo
+        b.refresh()
+    shutil.copy(first / FEATURES_NAME, second / FEATURES_NAME)
+    with open_index(second) as b:
+        assert _found_by_features(b, _crop_of(two, tmp_path / "two.jpg"), two)
+        assert not _found_by_features(b, _crop_of(one, tmp_path / "one.jpg"), one)
