@@ -19,6 +19,10 @@ the medians and the ratios, not absolute times (a shared machine is noisy):
    Peak RSS is that of the largest single process (worker processes are not added up), and
    it counts the pages of the memory-mapped search files that a process touched.
 
+Libraries indexed from photo files (with local features) at 1e4 and 1e5 photos are
+measured by ``benchmarks/library.py``: one check cold and warm, its peak RSS, a batch,
+``index info/add/remove``, bytes per photo, and the slope of each projected to 1e6.
+
 Random hashes are the friendliest case for multi-index hashing (buckets evenly filled);
 real PDQ hashes are less uniform, so real banks search somewhat slower.
 

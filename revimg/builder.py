@@ -28,6 +28,8 @@ from revimg.sources import WalkProblem, walk_images
 BATCH = 32
 #: Photos handed to a worker at a time.
 CHUNK = 4
+#: Up to this many files given by name are looked up one by one (not every indexed path).
+_FEW_FILES = 1000
 #: How often (seconds) a worker checks that the build it works for is still alive.
 _PARENT_POLL_S = 0.5
 
@@ -142,8 +144,14 @@ def plan(
     stats: BuildStats,
     meta: MetaTable | None,
 ) -> tuple[list[_Task], list[tuple[str, dict[str, Any]]]]:
-    """Split files into work to hash and unchanged files (whose metadata may still change)."""
-    known = index.file_states()
+    """Split files into work to hash and unchanged files (whose metadata may still change).
+
+    A list of a few files (``index add``) looks up those files only, not every path.
+    """
+    if isinstance(files, list | tuple) and len(files) <= _FEW_FILES:
+        known = index.file_states(os.path.abspath(path) for path, _ in files)
+    else:
+        known = index.file_states()
     tasks: list[_Task] = []
     unchanged_meta: list[tuple[str, dict[str, Any]]] = []
     for path, name in files:

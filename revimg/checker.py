@@ -134,7 +134,7 @@ def _foreign_kinds(index: IndexBackend | None) -> tuple[str, ...]:
 
 def _wants_features(index: IndexBackend | None) -> bool:
     """Local features of a query are worth computing only if the index holds some."""
-    return index is not None and bool(index.feature_count())
+    return index is not None and index.has_features()
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import json
 import sqlite3
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from revimg import holdpoints, mih, search
+from revimg import holdpoints, mih, search, tally
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
@@ -42,6 +43,9 @@ MIH_MIN_ROWS = 100_000
 #: View code 0 is the whole photo; others index into ``VIEW_NAMES``.
 VIEW_NAMES: tuple[str, ...] = ("full", "centre-square")
 BUSY_TIMEOUT_MS = 30_000
+#: Photos added since the features file was built that a check reads from the database
+#: (an extension in memory); more, and the file is built again.
+FEATURES_EXTENSION_MAX = 64
 #: Rows read from SQLite per step when the search file is rebuilt.
 _LOAD_CHUNK = 100_000
 #: SQLite's page cache limit (KiB): 256 MB, and 1 GB while a bank streams in, so that the
@@ -117,6 +121,7 @@ class IndexBackend(Protocol):
     def put_bank_entry(self, entry: Entry) -> str: ...
     def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int: ...
     def feature_count(self) -> int: ...
+    def has_features(self) -> bool: ...
     def feature_searcher(self) -> Any: ...
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]: ...
     def remove(self, paths: Iterable[str]) -> int: ...
@@ -325,6 +330,7 @@ class SQLiteIndex:
         self._searcher: tuple[str, Any] | None = None
         self._foreign: tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]] | None = None
         self._rebuilt = False  # the search files were rebuilt once by this connection
+        self._delta = tally.Tally()  # what the open write transaction changed
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -424,6 +430,10 @@ class SQLiteIndex:
                         ("index_id", uuid.uuid4().hex),
                     ],
                 )
+            # counted once, here: every write from now on keeps the tally
+            counted = tally.scan(conn, MIN_QUALITY)
+            counted.features_base = uuid.uuid4().hex[:12]
+            tally.store(conn, counted, self._meta("write_token") or "")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
@@ -450,6 +460,16 @@ class SQLiteIndex:
         return _Transaction(self)
 
     def _bump(self) -> None:
+        counts = tally.stored(self._conn, self._meta("write_token") or "")
+        token = uuid.uuid4().hex[:12]
+        if counts is None:  # never counted, or written by an older revimg: count once
+            counts = tally.scan(self._conn, MIN_QUALITY)
+            counts.features_base = token  # and no features file extends from before
+        else:
+            counts.add(self._delta)
+            counts.moved_on(self._delta, token)
+        self._delta = tally.Tally()
+        tally.store(self._conn, counts, token)
         self._conn.execute(
             "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
             " WHERE key = 'generation'"
@@ -463,16 +483,21 @@ class SQLiteIndex:
                 ("versions", json.dumps(library_versions())),
                 # drawn anew by every write: binds the derived search files to this state of
                 # this database (two copies of one index, written apart, never share it)
-                ("write_token", uuid.uuid4().hex[:12]),
+                ("write_token", token),
             ],
         )
 
     @_reads
-    def file_states(self) -> dict[str, tuple[int, int]]:
-        """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds)."""
-        rows = self._conn.execute(
-            "SELECT path, size, mtime_ns FROM images WHERE path IS NOT NULL"
-        ).fetchall()
+    def file_states(self, paths: Iterable[str] | None = None) -> dict[str, tuple[int, int]]:
+        """``path -> (size, mtime_ns)`` for every indexed local file (for incremental builds),
+        or for these ``paths`` only (looked up by their keys: a few files, a few reads)."""
+        if paths is not None:
+            sql = "SELECT path, size, mtime_ns FROM images WHERE key IN ({marks})"
+            rows = list(_in_chunks(self._conn, sql, (f"file:{p}" for p in paths)))
+        else:
+            rows = self._conn.execute(
+                "SELECT path, size, mtime_ns FROM images WHERE path IS NOT NULL"
+            ).fetchall()
         return {path: (size, mtime) for path, size, mtime in rows}
 
     def put_file(
@@ -527,6 +552,8 @@ class SQLiteIndex:
         )
         if row:
             image_id = row[0]
+            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY), -1)
+            self._delta.features_changed = True  # its features (if any) go or change
             conn.execute(
                 "UPDATE images SET path=?, name=?, size=?, mtime_ns=?, sha256=?, width=?, height=?,"
                 " pdq=?, pdq_quality=?, phash=?, meta=?, updated=? WHERE id=?",
@@ -549,6 +576,8 @@ class SQLiteIndex:
             conn.execute(
                 "INSERT INTO features (image_id, blob) VALUES (?, ?)", (image_id, hashes.features)
             )
+            self._delta.features_added = True  # a new photo's id is above every other
+        self._delta.add(tally.of_ids(conn, [int(image_id or 0)], MIN_QUALITY))
         return outcome
 
     def _put_views(self, image_id: int | None, views: Iterable[View]) -> None:
@@ -621,7 +650,10 @@ class SQLiteIndex:
         """Insert a bulk-parsed batch; returns how many rows were new (the rest were there)."""
         keys = [_plain_bank_key(p, n) for p, n in zip(batch.pdqs, batch.names, strict=True)]
         rows = zip(keys, batch.names, batch.pdqs, itertools.repeat(batch.quality))
-        return self._insert_plain_rows(batch.origin, rows, now)
+        added = self._insert_plain_rows(batch.origin, rows, now)
+        low = added if batch.quality < MIN_QUALITY else 0
+        self._delta.add(tally.of_plain(batch.origin, added, low))
+        return added
 
     def _insert_plain_rows(
         self, origin: str, rows: Iterable[tuple[str, str, bytes, int]], now: float
@@ -657,9 +689,12 @@ class SQLiteIndex:
         rows = [(k, e.name, e.pdq, e.pdq_quality) for k, e in zip(keys, plain, strict=True)]
         added = self._insert_plain_rows(plain[0].origin, rows, now)
         if added == len(plain):
+            low = sum(e.pdq_quality < MIN_QUALITY for e in plain)
+            self._delta.add(tally.of_plain(plain[0].origin, added, low))
             return ["added"] * added
         if added == 0:
             return ["same"] * len(plain)
+        self._delta.add(tally.of_new_rows(conn, last_id, MIN_QUALITY))
         new = {
             k for (k,) in conn.execute("SELECT key FROM images WHERE id > ?", (last_id,))
         }  # the first entry with a new key was added; repeats of it are the same
@@ -723,26 +758,31 @@ class SQLiteIndex:
                 now,
                 now,
             )
+            if entry.foreign is not None:  # inserted once its row is there, by its key
+                kind, value = entry.foreign
+                foreign_rows.append((kind, int.from_bytes(value, "big", signed=True), key))
             if entry.views:
                 cur = conn.execute(_INSERT_BANK_ROW, row)
                 self._put_views(cur.lastrowid, entry.views)
                 image_id = int(cur.lastrowid or 0)
+                self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY))
             else:
-                if entry.foreign is not None:  # inserted once its row is there, by its key
-                    kind, value = entry.foreign
-                    foreign_rows.append((kind, int.from_bytes(value, "big", signed=True), key))
                 plain_rows.append(row)
                 image_id = -len(plain_rows)  # a placeholder: later duplicates only need to exist
             (by_sha if entry.sha256 else by_key)[entry.sha256 or key] = (image_id, row[10])
             outcomes[at] = "added"
         if plain_rows:
             conn.executemany(_INSERT_BANK_ROW, plain_rows)
+            low = sum(row[8] < MIN_QUALITY for row in plain_rows)
+            origins = Counter(row[3] for row in plain_rows)
+            self._delta.add(tally.Tally(images=len(plain_rows), low=low, origins=origins))
         if foreign_rows:
             conn.executemany(
                 "INSERT INTO foreign_hashes (image_id, kind, hash)"
                 " SELECT id, ?, ? FROM images WHERE key = ?",
                 foreign_rows,
             )
+            self._delta.add(tally.Tally(foreign=Counter(kind for kind, _, _ in foreign_rows)))
         return outcomes
 
     # -- hash banks from URLs ----------------------------------------------------------------
@@ -916,6 +956,7 @@ class SQLiteIndex:
             entry = first[image_id]
             if _fields(old) == _fields(entry):
                 continue
+            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY), -1)  # as it was
             conn.execute(
                 "UPDATE images SET name = ?, width = ?, height = ?, pdq = ?, pdq_quality = ?,"
                 " phash = ?, meta = ?, updated = ? WHERE id = ?",
@@ -933,6 +974,7 @@ class SQLiteIndex:
             )
             conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
             self._put_views(image_id, entry.views)
+            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY))  # as it is now
             changed += 1
         return changed
 
@@ -957,11 +999,16 @@ class SQLiteIndex:
             "UPDATE bank_holdings SET brought = 1"
             " WHERE image_id IN (SELECT image_id FROM temp.bank_gone WHERE brought)"
         )
-        removed = conn.execute(
-            "DELETE FROM images WHERE path IS NULL"
-            " AND id IN (SELECT image_id FROM temp.bank_gone WHERE brought)"
-            " AND id NOT IN (SELECT image_id FROM bank_holdings)"
-        ).rowcount
+        leaving = " AND ".join(
+            (
+                "path IS NULL",
+                "id IN (SELECT image_id FROM temp.bank_gone WHERE brought)",
+                "id NOT IN (SELECT image_id FROM bank_holdings)",
+            )
+        )
+        ids = [i for (i,) in conn.execute(f"SELECT id FROM images WHERE {leaving}")]
+        self._delta.add(tally.of_ids(conn, ids, MIN_QUALITY), -1)  # the counts follow
+        removed = conn.execute(f"DELETE FROM images WHERE {leaving}").rowcount
         conn.execute("DROP TABLE temp.bank_gone")
         return int(removed)
 
@@ -1007,14 +1054,34 @@ class SQLiteIndex:
         """
         counts = []
         with self._write():
+            # a local file's key is "file:" and its path: found through the key's index;
+            # bank entries by name only when the index holds any (no index on names)
+            held = self.counts()
+            banked = held.images - held.origins.get("file", 0) > 0
             for group in groups:
-                removed = 0
+                ids: set[int] = set()
                 for p in dict.fromkeys(group):
-                    cur = self._conn.execute(
-                        "DELETE FROM images WHERE path = ? OR (path IS NULL AND name = ?)", (p, p)
+                    ids.update(
+                        i
+                        for (i,) in self._conn.execute(
+                            "SELECT id FROM images WHERE key = ?", (f"file:{p}",)
+                        )
                     )
-                    removed += cur.rowcount
-                counts.append(removed)
+                    if banked:
+                        ids.update(
+                            i
+                            for (i,) in self._conn.execute(
+                                "SELECT id FROM images WHERE path IS NULL AND name = ?", (p,)
+                            )
+                        )
+                if ids:
+                    gone = tally.of_ids(self._conn, ids, MIN_QUALITY)
+                    gone.features_changed = gone.features > 0
+                    self._delta.add(gone, -1)
+                    self._conn.executemany(
+                        "DELETE FROM images WHERE id = ?", [(i,) for i in sorted(ids)]
+                    )
+                counts.append(len(ids))
         return counts
 
     # -- reading ---------------------------------------------------------------------------
@@ -1100,7 +1167,14 @@ class SQLiteIndex:
     @_reads
     def count(self) -> int:
         """Number of indexed photos."""
-        return int(self._conn.execute("SELECT count(*) FROM images").fetchone()[0])
+        return self.counts().images
+
+    @_reads
+    def counts(self) -> tally.Tally:
+        """What the index holds, from the tally its writes keep (rows counted only for an
+        index that has none it can trust)."""
+        found = tally.stored(self._conn, self._meta("write_token") or "")
+        return found if found is not None else tally.scan(self._conn, MIN_QUALITY)
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -1124,32 +1198,23 @@ class SQLiteIndex:
         """Counts, sizes and versions, as ``revimg index info`` shows them."""
         from revimg import versions
 
-        conn = self._conn
-        by_origin = dict(
-            conn.execute("SELECT origin, count(*) FROM images GROUP BY origin").fetchall()
-        )
-        view_counts = dict(
-            conn.execute("SELECT name, count(*) FROM views GROUP BY name").fetchall()
-        )
-        foreign = dict(
-            conn.execute("SELECT kind, count(*) FROM foreign_hashes GROUP BY kind").fetchall()
-        )
-        low = conn.execute(
-            "SELECT count(*) FROM images WHERE pdq_quality < ?", (MIN_QUALITY,)
-        ).fetchone()[0] - sum(foreign.values())  # their PDQ is a placeholder, not low detail
+        counted = self.counts()
+        held = counted.as_dict()
+        foreign = {k: v for k, v in sorted(counted.foreign.items()) if v}
         size = 0
         if self._folder is not None:
             size = sum(p.stat().st_size for p in self._folder.iterdir() if p.is_file())
         stored = json.loads(self._meta("versions") or "{}")
         return {
             "location": self.location,
-            "entries": self.count(),
-            "by_origin": by_origin,
+            "entries": held["images"],
+            "by_origin": held["origins"],
             "hash_kinds": ["pdq", "phash", "sha256"],
             "foreign_hashes": foreign,
-            "views": view_counts,
-            "low_quality_entries": low,
-            "local_features": self.feature_count(),
+            "views": held["views"],
+            # a pHash-only entry's PDQ is a placeholder of quality 0, not a photo of low detail
+            "low_quality_entries": held["low"] - sum(foreign.values()),
+            "local_features": held["features"],
             "size_bytes": size,
             "schema_version": SCHEMA_VERSION,
             "created": float(self._meta("created") or 0),
@@ -1214,29 +1279,70 @@ class SQLiteIndex:
     @_reads
     def feature_count(self) -> int:
         """How many photos have local features (hash-bank entries have none)."""
-        return int(self._conn.execute("SELECT count(*) FROM features").fetchone()[0])
+        return self.counts().features
+
+    @_reads
+    def has_features(self) -> bool:
+        """Whether any photo has local features (one page read, whatever the size)."""
+        return self._conn.execute("SELECT 1 FROM features LIMIT 1").fetchone() is not None
 
     @_reads
     def feature_searcher(self) -> Any:
-        """The inverted file over every photo's local features (built once per generation)."""
+        """The inverted file over every photo's local features: the saved file, extended
+        in memory by the few photos added since it was built, or else built again."""
         from revimg import features
 
         stamp = self.stamp()
         if self._searcher is not None and self._searcher[0] == stamp:
             return self._searcher[1]
+        path = self._folder / FEATURES_NAME if self._folder is not None else None
+        found = features.FeatureSearcher.load(path) if path is not None else None
+        extra = self._features_extension(found) if found is not None else None
+        if found is not None and extra is not None:
+            searcher = found[1]
+            if extra:
+                searcher = features.ExtendedSearcher(searcher, features.FeatureSearcher(extra))
+            self._searcher = (stamp, searcher)
+            return searcher
+        rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
+        made = features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+        if path is not None:
+            try:
+                made.save(path, self._features_label() or stamp)
+            except OSError:
+                pass  # a read-only index still searches, from memory
+        self._searcher = (stamp, made)
+        return made
 
-        def build() -> tuple[str, Any]:
-            rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
-            return stamp, features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+    def _features_label(self, held: tally.Tally | None = None) -> str | None:
+        """What a features file built now is labelled with: this index and the last
+        change of its features (None when the index's counts are not kept)."""
+        held = held or tally.stored(self._conn, self._meta("write_token") or "")
+        labels = held.features_labels() if held is not None else []
+        return f"{(self._meta('index_id') or 'none')[:12]}f{labels[-1]}" if labels else None
 
-        self._searcher = self._sidecar(
-            FEATURES_NAME,
-            features.FeatureSearcher.load,
-            lambda found: found[0] == stamp,
-            build,
-            lambda path, made: made[1].save(path, made[0]),
-        )
-        return self._searcher[1]
+    def _features_extension(self, found: tuple[str, Any]) -> list[tuple[int, Any]] | None:
+        """The photos a saved features file lacks (it was built before they were added and
+        nothing else changed since), at most FEATURES_EXTENSION_MAX; None: not usable."""
+        from revimg import features
+
+        label, searcher = found
+        if label == self.stamp():
+            return []
+        held = tally.stored(self._conn, self._meta("write_token") or "")
+        if held is None:
+            return None
+        prefix = f"{(self._meta('index_id') or 'none')[:12]}f"
+        if not label.startswith(prefix) or label[len(prefix) :] not in held.features_labels():
+            return None
+        last = int(searcher._ids[-1]) if len(searcher) else 0
+        rows = self._conn.execute(
+            "SELECT image_id, blob FROM features WHERE image_id > ? ORDER BY image_id LIMIT ?",
+            (last, FEATURES_EXTENSION_MAX + 1),
+        ).fetchall()
+        if len(rows) > FEATURES_EXTENSION_MAX:
+            return None
+        return [(i, features.from_blob(b)) for i, b in rows]
 
     @_reads
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]:
@@ -1311,7 +1417,7 @@ class SQLiteIndex:
         """Bring the search files up to date now (after a build), not at the next check."""
         self.arrays()
         self.multi_index()
-        if self.feature_count():
+        if self.has_features():
             self.feature_searcher()
         if self.foreign_kinds():
             self.foreign_arrays()
@@ -1333,11 +1439,11 @@ class SQLiteIndex:
             table = mih.read(self._folder / MIH_NAME)
             if table is None or table.stamp != stamp or table.rows != len(cache):
                 return False
-        if self.feature_count():
+        if self.has_features():
             from revimg import features
 
             found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
-            if found is None or found[0] != stamp:
+            if found is None or self._features_extension(found) is None:
                 return False
         if self.foreign_kinds():
             foreign = _read_foreign(self._folder / FOREIGN_NAME)
@@ -1347,9 +1453,9 @@ class SQLiteIndex:
 
     @_reads
     def foreign_kinds(self) -> tuple[str, ...]:
-        """The kinds of other tools' 64-bit hashes this index holds (none: an empty tuple)."""
-        rows = self._conn.execute("SELECT DISTINCT kind FROM foreign_hashes ORDER BY kind")
-        return tuple(kind for (kind,) in rows)
+        """The kinds of other tools' 64-bit hashes this index holds (none: an empty tuple);
+        from the kept counts, so a check reads no table for it."""
+        return tuple(kind for kind, n in sorted(self.counts().foreign.items()) if n)
 
     def _load_foreign(self) -> tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
         conn = self._conn
@@ -1442,6 +1548,7 @@ class _Transaction:
         except sqlite3.OperationalError as exc:
             raise IndexUnusable(_write_error(self._index.location, exc)) from None
         self._changes = self._index._conn.total_changes
+        self._index._delta = tally.Tally()
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         conn = self._index._conn

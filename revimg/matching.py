@@ -537,7 +537,7 @@ def _feature_matches(
     looks = [("full", None, query.features, query.mirrored_features, query.grey)]
     looks += [(r.kind, r.box, r.features, r.mirrored_features, r.grey) for r in query.regions]
     looks = [look for look in looks if look[2] is not None and len(look[2])]
-    if not looks or not index.feature_count():
+    if not looks or not index.has_features():
         return []
     from revimg import features  # OpenCV: only when there are features to compare
 

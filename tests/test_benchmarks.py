@@ -157,3 +157,37 @@ def test_forwarded_delivery_is_seeded() -> None:
     seen = {deliver(shot, "forwarded", f"s{i}")[1] for i in range(12)}
     assert len(seen) > 1  # the width and quality vary with the seed
     assert deliver(shot, "png", "s")[0][:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_library_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
+    """A bounded run of the large-library benchmark: a few real photos, one synthetic size."""
+    import library
+
+    out = tmp_path / "library.json"
+    code = library.main(
+        [
+            "--quick",
+            "--photos",
+            str(STOCK),
+            "--real",
+            "4",
+            "--sizes",
+            "400",
+            "--batch",
+            "3",
+            "--runs",
+            "1",
+            "--json",
+            str(out),
+        ]
+    )
+    assert code == 0
+    figures = json.loads(out.read_text())
+    sizes = [r["photos"] for r in figures["results"]]
+    assert sizes == [4, 400]
+    for result in figures["results"]:
+        assert result["check_matches"] >= 1  # the crop of a real photo is found
+        assert result["check_warm_s"] > 0 and result["check_rss_mb"] > 0
+    by_name = {f["figure"]: f for f in figures["figures"]}
+    assert {"check_warm_s", "check_rss_mb", "batch_s", "add_s", "bytes"} <= set(by_name)
+    assert figures["build"]["photos"] == 4

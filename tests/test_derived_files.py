@@ -151,6 +151,8 @@ def test_search_files_are_bound_to_the_state_of_their_database(
         assert a.generation() == b.generation() and a.stamp() != b.stamp()
         a.refresh()
         stamp_a, stamp_b = a.stamp(), b.stamp()
+        label_a, label_b = a._features_label(), b._features_label()
+        assert label_a != label_b  # each removal is a change of the features
     for name in (CACHE_NAME, FEATURES_NAME):
         shutil.copy(first / name, second / name)
     assert search.read_cache(second / CACHE_NAME).stamp == stamp_a  # type: ignore[union-attr]
@@ -159,7 +161,7 @@ def test_search_files_are_bound_to_the_state_of_their_database(
         assert all(r.error is None for r in check_paths_result)
     assert search.read_cache(second / CACHE_NAME).stamp == stamp_b  # type: ignore[union-attr]
     loaded = features.FeatureSearcher.load(second / FEATURES_NAME)
-    assert loaded is not None and loaded[0] == stamp_b
+    assert loaded is not None and loaded[0] == label_b  # rebuilt from the second's database
 
 
 def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
@@ -179,7 +181,7 @@ def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
     path = location / FEATURES_NAME
     data = bytearray(path.read_bytes())
     header = features.FeatureSearcher._FILE_HEADER
-    _, _, n_ids, n_words, n_offsets, _, _ = header.unpack_from(data)
+    _, _, n_ids, n_words, n_offsets, _, _, _ = header.unpack_from(data)
     at = features._align(header.size)
     at = features._align(at + n_ids * 8)
     at = features._align(at + n_words * 4)  # the offsets (uint64) start here
@@ -187,5 +189,5 @@ def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
     offsets[len(offsets) // 2 :] = 1 << 40  # every later word "has" a trillion postings
     data[at : at + n_offsets * 8] = offsets.tobytes()
     path.write_bytes(bytes(data))
-    assert struct.calcsize("<8s48s5Q") == header.size
+    assert struct.calcsize("<8s48s6Q") == header.size
     assert _answers(location) == expected

@@ -203,3 +203,37 @@ def test_searcher_saves_and_maps_back(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:-8])
     assert F.FeatureSearcher.load(path) is None
     assert F.FeatureSearcher.load(tmp_path / "missing.bin") is None
+
+
+class _Untouchable:
+    """An array stand-in that knows its length and fails when its elements are read."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, item: object) -> None:
+        raise AssertionError("a whole-table array was read")
+
+
+def test_a_saved_searcher_reads_only_the_words_it_needs(tmp_path: Path) -> None:
+    """A check maps none of the big arrays: it reads the blocks of words, the offsets
+    and the postings of its own words (a mapped table put every page it touched, and
+    those around it, into the check's memory: 110 MB more at 1e4 photos)."""
+    names = sorted(p.name for p in STOCK.glob("*.jpg"))
+    searcher = F.FeatureSearcher((i, feats(n)) for i, n in enumerate(names))
+    assert len(searcher._words) > 4 * F.FENCE  # several blocks of words
+    path = tmp_path / "features.bin"
+    searcher.save(path, "idx:1")
+    loaded = F.FeatureSearcher.load(path)
+    assert loaded is not None
+    found = loaded[1]
+    for name in ("_words", "_offsets", "_postings"):
+        setattr(found, name, _Untouchable(len(getattr(found, name))))
+    for name in (PHOTO, PERSON):
+        q, qm = F.extract_with_mirror(roundtrip_jpeg(crop(photo(name), (0.2, 0.2, 0.8, 0.8))))
+        expected = searcher.candidates(q, 5, mirrored_query=qm)
+        assert found.candidates(q, 5, mirrored_query=qm) == expected
+        assert expected[0][0] == names.index(name)
