@@ -230,21 +230,14 @@ def _foreign_record(record: dict[str, Any], origin: str) -> Entry:
     kind, value = _foreign_of(named[0], record[named[0]])
     meta = _meta_of(record)
     name = record.get("name") or record.get("label") or f"{kind}:{value.hex()}"
-    return Entry(
-        0,
-        _text(str(name), "name"),
-        None,
-        origin,
-        None,
-        None,
-        None,
-        NO_PDQ,
-        0,
-        None,
-        meta,
-        (),
-        (kind, value),
-    )
+    return _foreign_entry(_text(str(name), "name"), origin, (kind, value), meta)
+
+
+def _foreign_entry(
+    name: str, origin: str, foreign: tuple[str, bytes], meta: dict[str, Any]
+) -> Entry:
+    """An entry known only by another tool's 64-bit hash: its PDQ is the placeholder."""
+    return Entry(0, name, None, origin, None, None, None, NO_PDQ, 0, None, meta, (), foreign)
 
 
 def _meta_of(record: dict[str, Any]) -> dict[str, Any]:
@@ -339,21 +332,7 @@ def _parse_plain(line: str, origin: str) -> Entry:
             kind, colon, parts[0] = "", "", digits
         if colon or len(digits.strip()) == 16:  # another tool's 64-bit hash: pHash unless named
             value = _foreign_of(kind or "phash", digits)
-            return Entry(
-                0,
-                _label(label, f"{value[0]}:{value[1].hex()}"),
-                None,
-                origin,
-                None,
-                None,
-                None,
-                NO_PDQ,
-                0,
-                None,
-                {},
-                (),
-                value,
-            )
+            return _foreign_entry(_label(label, f"{value[0]}:{value[1].hex()}"), origin, value, {})
         if len(digits.strip()) < 64 and _HEX_DIGITS.fullmatch(digits.strip()):
             raise _Bad("a hash must be 64 hex digits (PDQ) or 16 (imagehash pHash)")
         pdq = _hex(parts[0], _HEX64, "the PDQ hash")
