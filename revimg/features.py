@@ -48,7 +48,7 @@ import math
 import os
 import struct
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -750,11 +750,37 @@ class FeatureSearcher:
         return [(int(ids[i]), float(scores[i])) for i in order]
 
 
+class PrunedSearcher:
+    """A saved searcher that may still hold photos removed since it was saved (at most
+    ``removed`` of them): it asks for that many more candidates and keeps the live ones."""
+
+    def __init__(
+        self,
+        base: FeatureSearcher,
+        removed: int,
+        alive: Callable[[list[int]], set[int]],
+    ) -> None:
+        self.base = base
+        self.removed = removed
+        self._alive = alive
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def candidates(
+        self, query: Features, top: int = 10, *, mirrored_query: Features | None = None
+    ) -> list[tuple[int, float]]:
+        """The best ``top`` photos that are still in the index, best first."""
+        found = self.base.candidates(query, top + self.removed, mirrored_query=mirrored_query)
+        live = self._alive([image_id for image_id, _ in found]) if found else set()
+        return [c for c in found if c[0] in live][:top]
+
+
 class ExtendedSearcher:
     """A saved searcher and a small one over the photos added since it was saved: a photo
     added to a large index is searchable without building the large one again."""
 
-    def __init__(self, base: FeatureSearcher, extra: FeatureSearcher) -> None:
+    def __init__(self, base: FeatureSearcher | PrunedSearcher, extra: FeatureSearcher) -> None:
         self.base = base
         self.extra = extra
 

@@ -1076,8 +1076,14 @@ class SQLiteIndex:
                         )
                 if ids:
                     gone = tally.of_ids(self._conn, ids, MIN_QUALITY)
-                    gone.features_changed = gone.features > 0
+                    if gone.features:
+                        # a features file built before keeps their rows, and a search drops
+                        # them (REMOVALS_KEPT); unless the highest id goes, which the next
+                        # photo added could take again: then the file is built again
+                        top = self._conn.execute("SELECT max(id) FROM images").fetchone()[0]
+                        self._delta.features_changed |= top in ids
                     self._delta.add(gone, -1)
+                    self._delta.features_removed += gone.features
                     self._conn.executemany(
                         "DELETE FROM images WHERE id = ?", [(i,) for i in sorted(ids)]
                     )
@@ -1300,6 +1306,11 @@ class SQLiteIndex:
         extra = self._features_extension(found) if found is not None else None
         if found is not None and extra is not None:
             searcher = found[1]
+            held = tally.stored(self._conn, self._meta("write_token") or "")
+            if held is not None and held.features_removed and found[0] != stamp:
+                searcher = features.PrunedSearcher(
+                    searcher, held.features_removed, self._with_features
+                )
             if extra:
                 searcher = features.ExtendedSearcher(searcher, features.FeatureSearcher(extra))
             self._searcher = (stamp, searcher)
@@ -1343,6 +1354,11 @@ class SQLiteIndex:
         if len(rows) > FEATURES_EXTENSION_MAX:
             return None
         return [(i, features.from_blob(b)) for i, b in rows]
+
+    def _with_features(self, ids: list[int]) -> set[int]:
+        """Which of these ids are photos in the index with local features."""
+        sql = "SELECT image_id FROM features WHERE image_id IN ({marks})"
+        return {i for (i,) in _in_chunks(self._conn, sql, ids)}
 
     @_reads
     def features_of(self, ids: Iterable[int]) -> dict[int, Any]:

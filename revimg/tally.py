@@ -21,6 +21,10 @@ KEY = "counts"
 #: Writes that only added photos with features, remembered since the last other change
 #: of the features table: a features file built after any of them is extended, not rebuilt.
 APPENDS_KEPT = 32
+#: Photos with features removed since the last other change of the features table that a
+#: features file built before them tolerates (a check asks it for as many more candidates
+#: and drops the ids that are gone); one more removal rebuilds the file.
+REMOVALS_KEPT = 256
 
 
 @dataclass
@@ -38,6 +42,9 @@ class Tally:
     #: writes since that only added: the states a features file can be extended from.
     features_base: str = ""
     features_appends: list[str] = field(default_factory=list)
+    #: Photos with features removed since ``features_base`` (their rows may still be in a
+    #: features file built before: a search drops them).
+    features_removed: int = 0
     #: In a write's delta: it added features to new photos / changed others.
     features_added: bool = False
     features_changed: bool = False
@@ -64,10 +71,13 @@ class Tally:
 
     def moved_on(self, delta: Tally, token: str) -> None:
         """Record write ``token``'s changes to the features table."""
-        if delta.features_changed:
+        removed = self.features_removed + delta.features_removed
+        if delta.features_changed or removed > REMOVALS_KEPT:
             self.features_base, self.features_appends = token, []
-        elif delta.features_added:
+            self.features_removed = 0
+        elif delta.features_added or delta.features_removed:
             self.features_appends = [*self.features_appends, token][-APPENDS_KEPT:]
+            self.features_removed = removed
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -105,12 +115,16 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             isinstance(appends, list) and all(isinstance(a, str) for a in appends)
         ):
             return None
+        removed = data["features_removed"]
+        if type(removed) is not int or removed < 0:
+            return None
         return Tally(
             *numbers,
             _counter(data["origins"]),
             _counter(data["views"]),
             base,
             appends,
+            removed,
             foreign=_counter(data["foreign"]),
         )
     except (ValueError, KeyError, TypeError):
@@ -124,6 +138,7 @@ def store(conn: sqlite3.Connection, tally: Tally, token: str) -> None:
         **tally.as_dict(),
         "features_base": tally.features_base,
         "features_appends": tally.features_appends,
+        "features_removed": tally.features_removed,
     }
     value = json.dumps(data, sort_keys=True)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, value))

@@ -316,6 +316,47 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
         assert (folder / FEATURES_NAME).read_bytes() != rebuilt
 
 
+def test_a_photo_removed_from_a_large_index_leaves_the_features_file(
+    built_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``index remove`` does not build the features file again: a search asks the saved
+    file for as many more candidates as photos were removed, and drops them; past
+    REMOVALS_KEPT removals, or when the highest id goes (a new photo could take it), the
+    file is built again."""
+    import shutil
+
+    from revimg.index import FEATURES_NAME
+
+    folder = tmp_path / "index"
+    shutil.copytree(built_index, folder)
+    gone, kept_name = "tuxpaint__mudstone.jpg", "kphotoalbum__cold_water.jpg"
+    gone_query = _crop_of(gone, tmp_path / "gone.jpg")
+    kept_query = _crop_of(kept_name, tmp_path / "kept.jpg")
+    with open_index(folder) as index:
+        index.put_files([file_item(95, features=False)])  # counts kept; the highest id
+        index.refresh()
+        before = (folder / FEATURES_NAME).read_bytes()
+        assert _found_by_features(index, gone_query, gone)
+        paths = {e.name: e.path for e in index.entries()}
+        assert index.remove([paths[gone]]) == 1
+        index.refresh()
+        assert (folder / FEATURES_NAME).read_bytes() == before  # not built again
+        assert kept(index) is not None and kept(index).features_removed == 1
+        assert not _found_by_features(index, gone_query, gone)
+        assert _found_by_features(index, kept_query, kept_name)
+        assert index.shared_search_files()
+        assert_kept(index)
+    with open_index(folder) as fresh:  # another process, from the files
+        assert not _found_by_features(fresh, gone_query, gone)
+        assert _found_by_features(fresh, kept_query, kept_name)
+        monkeypatch.setattr(tally, "REMOVALS_KEPT", 1)
+        assert fresh.remove([paths["palapeli__citrus-fruits.jpg"]]) == 1
+        fresh.refresh()  # a second removal past the limit: built again
+        assert (folder / FEATURES_NAME).read_bytes() != before
+        assert kept(fresh).features_removed == 0
+        assert _found_by_features(fresh, kept_query, kept_name)
+
+
 def test_a_features_file_from_a_copy_that_added_other_photos_is_not_extended(
     built_index: Path, tmp_path: Path
 ) -> None:
