@@ -1058,6 +1058,7 @@ class SQLiteIndex:
             # bank entries by name only when the index holds any (no index on names)
             held = self.counts()
             banked = held.images - held.origins.get("file", 0) > 0
+            top = self._conn.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
             for group in groups:
                 ids: set[int] = set()
                 for p in dict.fromkeys(group):
@@ -1076,18 +1077,18 @@ class SQLiteIndex:
                         )
                 if ids:
                     gone = tally.of_ids(self._conn, ids, MIN_QUALITY)
-                    if gone.features:
-                        # a features file built before keeps their rows, and a search drops
-                        # them (REMOVALS_KEPT); unless the highest id goes, which the next
-                        # photo added could take again: then the file is built again
-                        top = self._conn.execute("SELECT max(id) FROM images").fetchone()[0]
-                        self._delta.features_changed |= top in ids
+                    # a features file built before keeps their rows: a search drops them
                     self._delta.add(gone, -1)
                     self._delta.features_removed += gone.features
                     self._conn.executemany(
                         "DELETE FROM images WHERE id = ?", [(i,) for i in sorted(ids)]
                     )
                 counts.append(len(ids))
+            left = self._conn.execute("SELECT coalesce(max(id), 0) FROM images").fetchone()[0]
+            if self._delta.features_removed and left < top:
+                # ids above ``left`` can be given again to photos added later: a features
+                # file built before reads those from the database, beside its own rows
+                self._delta.features_floor = left
         return counts
 
     # -- reading ---------------------------------------------------------------------------
@@ -1347,6 +1348,8 @@ class SQLiteIndex:
         if not label.startswith(prefix) or label[len(prefix) :] not in held.features_labels():
             return None
         last = int(searcher._ids[-1]) if len(searcher) else 0
+        if held.features_floor >= 0:  # ids above it may have been given again since
+            last = min(last, held.features_floor)
         rows = self._conn.execute(
             "SELECT image_id, blob FROM features WHERE image_id > ? ORDER BY image_id LIMIT ?",
             (last, FEATURES_EXTENSION_MAX + 1),

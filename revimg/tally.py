@@ -45,6 +45,10 @@ class Tally:
     #: Photos with features removed since ``features_base`` (their rows may still be in a
     #: features file built before: a search drops them).
     features_removed: int = 0
+    #: After a removal of the highest ids, the highest id left (-1: none): ids above it can
+    #: be given again to photos added later, so those are read from the database beside a
+    #: features file built before.
+    features_floor: int = -1
     #: In a write's delta: it added features to new photos / changed others.
     features_added: bool = False
     features_changed: bool = False
@@ -74,10 +78,12 @@ class Tally:
         removed = self.features_removed + delta.features_removed
         if delta.features_changed or removed > REMOVALS_KEPT:
             self.features_base, self.features_appends = token, []
-            self.features_removed = 0
+            self.features_removed, self.features_floor = 0, -1
         elif delta.features_added or delta.features_removed:
             self.features_appends = [*self.features_appends, token][-APPENDS_KEPT:]
             self.features_removed = removed
+            floors = [f for f in (self.features_floor, delta.features_floor) if f >= 0]
+            self.features_floor = min(floors) if floors else -1
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -115,8 +121,8 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             isinstance(appends, list) and all(isinstance(a, str) for a in appends)
         ):
             return None
-        removed = data["features_removed"]
-        if type(removed) is not int or removed < 0:
+        removed, floor = data["features_removed"], data["features_floor"]
+        if type(removed) is not int or removed < 0 or type(floor) is not int or floor < -1:
             return None
         return Tally(
             *numbers,
@@ -125,6 +131,7 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             base,
             appends,
             removed,
+            floor,
             foreign=_counter(data["foreign"]),
         )
     except (ValueError, KeyError, TypeError):
@@ -139,6 +146,7 @@ def store(conn: sqlite3.Connection, tally: Tally, token: str) -> None:
         "features_base": tally.features_base,
         "features_appends": tally.features_appends,
         "features_removed": tally.features_removed,
+        "features_floor": tally.features_floor,
     }
     value = json.dumps(data, sort_keys=True)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, value))

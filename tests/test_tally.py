@@ -311,9 +311,19 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
         rebuilt = (folder / FEATURES_NAME).read_bytes()
         assert rebuilt != before
         assert _found_by_features(fresh, query, added)
-        fresh.remove([str(STOCK / other)])
-        fresh.refresh()  # a removal: built again
-        assert (folder / FEATURES_NAME).read_bytes() != rebuilt
+        (other_id,) = [e.id for e in fresh.entries() if e.name == other]
+        fresh.remove([str(STOCK / other)])  # the highest id: a new photo can take it again
+        fresh.refresh()  # a removal: not built again
+        assert (folder / FEATURES_NAME).read_bytes() == rebuilt
+        assert not _found_by_features(fresh, _crop_of(other, tmp_path / "other.jpg"), other)
+        taken = "tuxpaint__jellyfish.jpg"
+        builder.run(fresh, [(STOCK / taken, taken)], jobs=1)
+        fresh.refresh()
+        (new_id,) = [e.id for e in fresh.entries() if e.name == taken]
+        assert new_id == other_id  # it took the removed photo's id again
+        assert (folder / FEATURES_NAME).read_bytes() == rebuilt  # still not built again
+        assert _found_by_features(fresh, _crop_of(taken, tmp_path / "taken.jpg"), taken)
+        assert_kept(fresh)
 
 
 def test_a_photo_removed_from_a_large_index_leaves_the_features_file(
