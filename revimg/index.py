@@ -1345,10 +1345,13 @@ class SQLiteIndex:
         if held is None:
             return None
         prefix = f"{(self._meta('index_id') or 'none')[:12]}f"
-        if not label.startswith(prefix) or label[len(prefix) :] not in held.features_labels():
+        labels = held.features_labels()
+        if not label.startswith(prefix) or label[len(prefix) :] not in labels:
             return None
         last = int(searcher._ids[-1]) if len(searcher) else 0
-        if held.features_floor >= 0:  # ids above it may have been given again since
+        floor_at = held.features_floor_at
+        if floor_at in labels and labels.index(label[len(prefix) :]) < labels.index(floor_at):
+            # built before the highest ids were removed: they may have been given again
             last = min(last, held.features_floor)
         rows = self._conn.execute(
             "SELECT image_id, blob FROM features WHERE image_id > ? ORDER BY image_id LIMIT ?",

@@ -49,6 +49,8 @@ class Tally:
     #: be given again to photos added later, so those are read from the database beside a
     #: features file built before.
     features_floor: int = -1
+    #: The write that set ``features_floor``: a features file built after it needs none.
+    features_floor_at: str = ""
     #: In a write's delta: it added features to new photos / changed others.
     features_added: bool = False
     features_changed: bool = False
@@ -78,12 +80,13 @@ class Tally:
         removed = self.features_removed + delta.features_removed
         if delta.features_changed or removed > REMOVALS_KEPT:
             self.features_base, self.features_appends = token, []
-            self.features_removed, self.features_floor = 0, -1
+            self.features_removed, self.features_floor, self.features_floor_at = 0, -1, ""
         elif delta.features_added or delta.features_removed:
             self.features_appends = [*self.features_appends, token][-APPENDS_KEPT:]
             self.features_removed = removed
-            floors = [f for f in (self.features_floor, delta.features_floor) if f >= 0]
-            self.features_floor = min(floors) if floors else -1
+            if delta.features_floor >= 0:  # the lowest floor, from the latest such write
+                floors = [f for f in (self.features_floor, delta.features_floor) if f >= 0]
+                self.features_floor, self.features_floor_at = min(floors), token
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -122,7 +125,10 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
         ):
             return None
         removed, floor = data["features_removed"], data["features_floor"]
+        floor_at = data["features_floor_at"]
         if type(removed) is not int or removed < 0 or type(floor) is not int or floor < -1:
+            return None
+        if not isinstance(floor_at, str):
             return None
         return Tally(
             *numbers,
@@ -132,6 +138,7 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             appends,
             removed,
             floor,
+            floor_at,
             foreign=_counter(data["foreign"]),
         )
     except (ValueError, KeyError, TypeError):
@@ -147,6 +154,7 @@ def store(conn: sqlite3.Connection, tally: Tally, token: str) -> None:
         "features_appends": tally.features_appends,
         "features_removed": tally.features_removed,
         "features_floor": tally.features_floor,
+        "features_floor_at": tally.features_floor_at,
     }
     value = json.dumps(data, sort_keys=True)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, value))

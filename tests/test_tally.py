@@ -284,7 +284,7 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
     and searched beside it, up to a limit; a removal builds it again."""
     import shutil
 
-    from revimg import builder
+    from revimg import builder, features
     from revimg import index as index_module
     from revimg.index import FEATURES_NAME
 
@@ -323,7 +323,17 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
         assert new_id == other_id  # it took the removed photo's id again
         assert (folder / FEATURES_NAME).read_bytes() == rebuilt  # still not built again
         assert _found_by_features(fresh, _crop_of(taken, tmp_path / "taken.jpg"), taken)
-        assert_kept(fresh)
+        more = ["tuxpaint__ocean_waves.jpg", "tuxpaint__burnt_bark.jpg"]
+        builder.run(fresh, [(STOCK / n, n) for n in more], jobs=1)
+        fresh.refresh()  # more photos than an extension takes: built again, once
+        after = (folder / FEATURES_NAME).read_bytes()
+        assert after != rebuilt
+    with open_index(folder) as again:  # a file built after the removal needs no floor
+        found = features.FeatureSearcher.load(folder / FEATURES_NAME)
+        assert found is not None and again._features_extension(found) == []
+        assert _found_by_features(again, _crop_of(taken, tmp_path / "taken.jpg"), taken)
+        assert (folder / FEATURES_NAME).read_bytes() == after
+        assert_kept(again)
 
 
 def test_a_photo_removed_from_a_large_index_leaves_the_features_file(
