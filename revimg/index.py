@@ -1349,10 +1349,9 @@ class SQLiteIndex:
         if not label.startswith(prefix) or label[len(prefix) :] not in labels:
             return None
         last = int(searcher._ids[-1]) if len(searcher) else 0
-        floor_at = held.features_floor_at
-        if floor_at in labels and labels.index(label[len(prefix) :]) < labels.index(floor_at):
-            # built before the highest ids were removed: they may have been given again
-            last = min(last, held.features_floor)
+        floor = held.floor_for(label[len(prefix) :])
+        if floor is not None:  # built before the highest ids were removed: given again since?
+            last = min(last, floor)
         rows = self._conn.execute(
             "SELECT image_id, blob FROM features WHERE image_id > ? ORDER BY image_id LIMIT ?",
             (last, FEATURES_EXTENSION_MAX + 1),

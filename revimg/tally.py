@@ -16,6 +16,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 KEY = "counts"
 #: Writes that only added photos with features, remembered since the last other change
@@ -38,19 +39,20 @@ class Tally:
     origins: Counter[str] = field(default_factory=Counter)
     views: Counter[str] = field(default_factory=Counter)
     #: The token of the last write that changed the features table other than by adding
-    #: photos with new, higher ids (removed or replaced features), then the tokens of the
-    #: writes since that only added: the states a features file can be extended from.
+    #: photos or removing a few (replaced features, too many removals), then the tokens of
+    #: the writes since that added or removed: the states a features file can be extended
+    #: from.
     features_base: str = ""
     features_appends: list[str] = field(default_factory=list)
     #: Photos with features removed since ``features_base`` (their rows may still be in a
     #: features file built before: a search drops them).
     features_removed: int = 0
-    #: After a removal of the highest ids, the highest id left (-1: none): ids above it can
-    #: be given again to photos added later, so those are read from the database beside a
-    #: features file built before.
+    #: In a write's delta: the highest id left after it removed the highest ids (-1: none).
     features_floor: int = -1
-    #: The write that set ``features_floor``: a features file built after it needs none.
-    features_floor_at: str = ""
+    #: ``[token, floor]`` of each write since the base that removed the highest ids: ids
+    #: above ``floor`` can be given again to photos added after it, so a features file
+    #: built before that write reads those from the database, beside its own rows.
+    features_floors: list[list[Any]] = field(default_factory=list)
     #: In a write's delta: it added features to new photos / changed others.
     features_added: bool = False
     features_changed: bool = False
@@ -71,6 +73,16 @@ class Tally:
         self.features_added |= other.features_added
         self.features_changed |= other.features_changed
 
+    def floor_for(self, label: str) -> int | None:
+        """The lowest id above which a features file labelled ``label`` may hold stale
+        rows of ids given again since (None: it holds none)."""
+        labels = self.features_labels()
+        if label not in labels:
+            return None
+        at = labels.index(label)
+        later = [f for t, f in self.features_floors if t in labels and labels.index(t) > at]
+        return min(later) if later else None
+
     def features_labels(self) -> list[str]:
         """The features states, oldest first, that the current one extends by additions."""
         return [self.features_base, *self.features_appends] if self.features_base else []
@@ -80,13 +92,14 @@ class Tally:
         removed = self.features_removed + delta.features_removed
         if delta.features_changed or removed > REMOVALS_KEPT:
             self.features_base, self.features_appends = token, []
-            self.features_removed, self.features_floor, self.features_floor_at = 0, -1, ""
+            self.features_removed, self.features_floors = 0, []
         elif delta.features_added or delta.features_removed:
             self.features_appends = [*self.features_appends, token][-APPENDS_KEPT:]
             self.features_removed = removed
-            if delta.features_floor >= 0:  # the lowest floor, from the latest such write
-                floors = [f for f in (self.features_floor, delta.features_floor) if f >= 0]
-                self.features_floor, self.features_floor_at = min(floors), token
+            if delta.features_floor >= 0:
+                self.features_floors.append([token, delta.features_floor])
+            kept = set(self.features_appends)  # older files cannot be extended anyway
+            self.features_floors = [f for f in self.features_floors if f[0] in kept]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -124,11 +137,17 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             isinstance(appends, list) and all(isinstance(a, str) for a in appends)
         ):
             return None
-        removed, floor = data["features_removed"], data["features_floor"]
-        floor_at = data["features_floor_at"]
-        if type(removed) is not int or removed < 0 or type(floor) is not int or floor < -1:
+        removed, floors = data["features_removed"], data["features_floors"]
+        if type(removed) is not int or removed < 0 or not isinstance(floors, list):
             return None
-        if not isinstance(floor_at, str):
+        if not all(
+            isinstance(f, list)
+            and len(f) == 2
+            and isinstance(f[0], str)
+            and type(f[1]) is int
+            and f[1] >= 0
+            for f in floors
+        ):
             return None
         return Tally(
             *numbers,
@@ -137,8 +156,7 @@ def stored(conn: sqlite3.Connection, token: str) -> Tally | None:
             base,
             appends,
             removed,
-            floor,
-            floor_at,
+            features_floors=floors,
             foreign=_counter(data["foreign"]),
         )
     except (ValueError, KeyError, TypeError):
@@ -153,8 +171,7 @@ def store(conn: sqlite3.Connection, tally: Tally, token: str) -> None:
         "features_base": tally.features_base,
         "features_appends": tally.features_appends,
         "features_removed": tally.features_removed,
-        "features_floor": tally.features_floor,
-        "features_floor_at": tally.features_floor_at,
+        "features_floors": tally.features_floors,
     }
     value = json.dumps(data, sort_keys=True)
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (KEY, value))
