@@ -287,3 +287,35 @@ def check_paths(
     """Check photo files in order, one result each."""
     sources = (Source(str(p), path=Path(p)) for p in paths)
     return check_sources(index, sources, threshold=threshold, top=top)
+
+
+def check(
+    index: IndexBackend | None,
+    photos: Iterable[str | Path | bytes],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+    jobs: int = 1,
+) -> list[CheckResult]:
+    """Check photos (file paths, or a photo's bytes) against ``index``, one result each,
+    in order; ``jobs`` > 1 spreads the work over that many processes.
+
+    With ``index`` None, only what each photo says about itself is read, and each result
+    says so (``not_run``: the index part; its verdict is ``incomplete`` unless the
+    metadata is evidence on its own). A photo that cannot be read gives a result with
+    ``error`` set; nothing here raises for one bad photo.
+    """
+    sources = [
+        Source(f"<photo {i + 1} (bytes)>", data=p)
+        if isinstance(p, bytes)
+        else Source(str(p), path=Path(p))
+        for i, p in enumerate(photos)
+    ]
+    skipped = (
+        ()
+        if index is not None
+        else (NotRun("index", "missing", "no index was given, so no known photos were compared"),)
+    )
+    return list(
+        check_sources(index, sources, threshold=threshold, top=top, jobs=jobs, skipped=skipped)
+    )
