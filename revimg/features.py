@@ -562,7 +562,7 @@ class FeatureSearcher:
 
     def save(self, path: Path, stamp: str) -> None:
         """Write the searcher's arrays to ``path`` atomically, labelled with ``stamp``."""
-        from revimg.search import write_atomic
+        from revimg.files import write_sections
 
         arrays = [np.ascontiguousarray(getattr(self, name), dtype=dt) for name, dt in self._ARRAYS]
         header = self._FILE_HEADER.pack(
@@ -572,7 +572,7 @@ class FeatureSearcher:
         for a in arrays:
             sections.append((at, a.tobytes()))
             at = _align(at + a.nbytes)
-        write_atomic(path, header, sections, at)
+        write_sections(path, header, sections, at)
 
     @classmethod
     def load(cls, path: Path) -> tuple[str, FeatureSearcher] | None:

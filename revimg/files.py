@@ -1,4 +1,11 @@
-"""Writing an output file the user named: atomically when it is a file, in place when not.
+"""Writing files: every file revimg writes replaces the old one atomically.
+
+:func:`replacing` is the one way revimg's own files (search files, the features file,
+the online cache) are written: into a temporary file beside the target, made durable,
+then renamed over it, so a reader (or a crash) never sees half a file.
+
+:func:`output_text` writes an output file the user named: atomically when it is a file, in
+place when not.
 
 ``--report FILE`` and ``index export -o FILE`` replace a regular file atomically (a
 temporary file beside it, then a rename), so a reader never sees half a file. A path that
@@ -15,15 +22,53 @@ import errno
 import os
 import stat
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from revimg.errors import RevimgError
 
 
 class OutputError(RevimgError):
     """An output file cannot be written where the user asked."""
+
+
+#: Suffix of the temporary files of :func:`replacing` (a crash can leave one behind).
+TMP_SUFFIX = ".revimg-tmp"
+
+
+@contextlib.contextmanager
+def replacing(path: Path, *, durable: bool = True) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write in any way (open it, map it); when the
+    block ends without an error it is flushed to disk (``durable``) and renamed over
+    ``path``. It is removed however the block ends; OSError passes through."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TMP_SUFFIX}")
+    try:
+        yield tmp
+        if durable:
+            with open(tmp, "rb+") as written:
+                os.fsync(written.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_sections(path: Path, header: bytes, sections: list[tuple[int, Any]], end: int) -> None:
+    """Write a header and sections (bytes, or numpy arrays written without a copy) at their
+    offsets, ``end`` bytes in all, replacing ``path`` atomically (:func:`replacing`)."""
+    import numpy as np
+
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(header)
+        for at, data in sections:
+            fh.seek(at)
+            if isinstance(data, np.ndarray):
+                if data.size == 0:
+                    continue
+                data = memoryview(np.ascontiguousarray(data)).cast("B")
+            fh.write(data)
+        fh.truncate(end)
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ import numpy as np
 
 from revimg import holdpoints, mih, search, tally
 from revimg.errors import IndexMissing, IndexUnusable, RevimgError
+from revimg.files import replacing
 from revimg.hashing import MIN_QUALITY, ImageHashes, View
 
 _T = TypeVar("_T")
@@ -1610,19 +1611,14 @@ def _read_foreign(path: Path) -> tuple[str, dict[str, tuple[np.ndarray, np.ndarr
 
 
 def _write_foreign(path: Path, made: tuple[str, dict[str, tuple[np.ndarray, np.ndarray]]]) -> None:
-    """Write the foreign-hash search file: temporary file, then rename."""
+    """Write the foreign-hash search file, replacing it atomically."""
     stamp, by_kind = made
     arrays: dict[str, np.ndarray] = {"stamp": np.array(stamp), "kinds": np.array(list(by_kind))}
     for i, (ids, hashes) in enumerate(by_kind.values()):
         arrays[f"ids_{i}"] = ids
         arrays[f"hashes_{i}"] = hashes
-    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.revimg-tmp")
-    try:
-        with tmp.open("wb") as out:
-            np.savez(out, **arrays)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with replacing(path) as tmp, tmp.open("wb") as out:
+        np.savez(out, **arrays)
 
 
 def _box(text: str, image_id: int) -> tuple[float, float, float, float]:

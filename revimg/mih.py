@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from revimg.files import replacing
 from revimg.search import mapped
 
 #: Radius per chunk beyond which probing costs more than a scan.
@@ -99,8 +100,7 @@ def build_file(path: Path, stamp: str, words: np.ndarray) -> MultiIndex | None:
     bits = chunk_bits(n)
     chunks = 256 // bits
     offsets_at, order_at, end = _layout(n, chunks, bits)
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
-    try:
+    with replacing(path) as tmp:
         with open(tmp, "wb") as fh:
             fh.write(_HEADER.pack(_MAGIC, stamp.encode("ascii"), n, chunks, bits))
             fh.truncate(end)
@@ -110,11 +110,6 @@ def build_file(path: Path, stamp: str, words: np.ndarray) -> MultiIndex | None:
         offsets.flush()
         order.flush()
         del offsets, order
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return read(path)
 
 

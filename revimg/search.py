@@ -8,12 +8,13 @@ and a query is a vectorised XOR + popcount (``numpy.bitwise_count``) over the ar
 
 from __future__ import annotations
 
-import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from revimg.files import write_sections
 
 _MAGIC = b"REVIMGS2"
 _HEADER = struct.Struct("<8s48sQ")  # magic, stamp (index id and generation), rows
@@ -70,31 +71,6 @@ def _offsets(rows: int) -> tuple[int, int, int, int]:
     return words_at, ids_at, views_at, end
 
 
-def write_atomic(
-    path: Path, header: bytes, sections: list[tuple[int, bytes | np.ndarray]], end: int
-) -> None:
-    """Write a header and sections (bytes, or arrays written without a copy) at their
-    offsets: temporary file, fsync, rename.
-    """
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.revimg-tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(header)
-            for at, data in sections:
-                fh.seek(at)
-                if isinstance(data, np.ndarray):
-                    if data.size == 0:
-                        continue
-                    data = memoryview(np.ascontiguousarray(data)).cast("B")
-                fh.write(data)
-            fh.truncate(end)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_cache(path: Path, arrays: SearchArrays) -> None:
     """Write arrays to ``path`` atomically."""
     rows = len(arrays)
@@ -104,7 +80,7 @@ def write_cache(path: Path, arrays: SearchArrays) -> None:
         (ids_at, np.asarray(arrays.ids, dtype="<i8")),
         (views_at, np.asarray(arrays.views, dtype="<i2")),
     ]
-    write_atomic(path, _HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows), sections, end)
+    write_sections(path, _HEADER.pack(_MAGIC, arrays.stamp.encode("ascii"), rows), sections, end)
 
 
 def read_cache(path: Path) -> SearchArrays | None:

@@ -74,3 +74,26 @@ def test_cli_report_and_export_onto_devices_and_fifos(tmp_path: Path, built_inde
     refused = runner.invoke(app, ["index", "export", *ix, "-o", str(fifo)])
     assert refused.exit_code == 2
     assert "nothing reads" in refused.output and stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_replacing_renames_over_the_target_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    from revimg.files import TMP_SUFFIX, replacing, write_sections
+
+    target = tmp_path / "search.bin"
+    target.write_bytes(b"old")
+    with replacing(target) as tmp:
+        assert tmp.parent == target.parent and tmp.name.endswith(TMP_SUFFIX)
+        tmp.write_bytes(b"new")
+        assert target.read_bytes() == b"old"  # replaced only when the block ends
+    assert target.read_bytes() == b"new"
+    with pytest.raises(ValueError), replacing(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise ValueError("killed half way")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["search.bin"]
+    import numpy as np
+
+    write_sections(target, b"HEAD", [(8, b"ab"), (16, np.arange(3, dtype="<u2"))], 32)
+    data = target.read_bytes()
+    assert len(data) == 32 and data[:4] == b"HEAD" and data[8:10] == b"ab"
+    assert data[16:22] == np.arange(3, dtype="<u2").tobytes()

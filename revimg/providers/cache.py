@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from revimg.files import replacing
 from revimg.providers import WebMatch
 
 FORMAT = 1
@@ -94,14 +93,8 @@ class ResultCache:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(record, handle, ensure_ascii=False)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            with replacing(path, durable=False) as tmp, open(tmp, "w", encoding="utf-8") as out:
+                json.dump(record, out, ensure_ascii=False)
         except OSError:
             return False
         return True
