@@ -361,7 +361,7 @@ def foreign_run(
                 if k in foreign.KINDS:
                     listing.append(f"{k}:{value} {k}/{p.name}")
     index = open_index(":memory:")
-    bank.import_text(index, "\n".join(listing), "imagehash-lists", "imagehash-lists")
+    bank.import_lines(index, "\n".join(listing), "imagehash-lists", "imagehash-lists")
     hits: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}
     fps: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}
     own: dict[str, dict[str, list[int]]] = {k: defaultdict(list) for k in kinds}

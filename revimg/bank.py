@@ -617,36 +617,3 @@ def removed_if_new(location: str | Path) -> Iterator[Path]:
                 with contextlib.suppress(OSError):
                     folder.rmdir()
         raise
-
-
-def import_text(
-    index: SQLiteIndex, text: str, origin: str, where: str, *, skip_bad: bool = False
-) -> ImportStats:
-    """Validate and merge a whole bank's text in one transaction (idempotent)."""
-    return import_lines(index, text, origin, where, skip_bad=skip_bad)
-
-
-def import_entries(
-    index: SQLiteIndex,
-    entries: list[Entry],
-    skipped: list[tuple[int, str]] | None = None,
-    started: float | None = None,
-) -> ImportStats:
-    """Merge already-validated entries in one transaction (idempotent)."""
-    started = time.perf_counter() if started is None else started
-    stats = ImportStats(skipped_lines=list(skipped or []))
-    for outcome in index.put_bank_entries(entries):
-        if outcome == "added":
-            stats.added += 1
-        elif outcome == "merged":
-            stats.merged += 1
-        else:
-            stats.unchanged += 1
-    stats.seconds = time.perf_counter() - started
-    return stats
-
-
-def entries_to_lines(entries: Iterable[Entry]) -> Iterator[str]:
-    """JSON lines for entries (used by tests and benchmarks to write banks)."""
-    for e in entries:
-        yield json.dumps(_entry_dict(e), sort_keys=True)

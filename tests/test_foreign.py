@@ -42,7 +42,7 @@ def with_dhash(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def imported(text: str, where: str = "list.txt") -> SQLiteIndex:
     index = open_index(":memory:")
-    bank.import_text(index, text, where, where)
+    bank.import_lines(index, text, where, where)
     return index
 
 
@@ -65,7 +65,7 @@ def test_plain_list_kinds_and_labels() -> None:
     assert index.foreign_kinds() == ("phash",)
     assert index.info()["foreign_hashes"] == {"phash": 3}
     assert index.info()["low_quality_entries"] == 0  # the placeholder PDQ is not low detail
-    again = bank.import_text(index, text, "list.txt", "list.txt")
+    again = bank.import_lines(index, text, "list.txt", "list.txt")
     assert (again.added, again.unchanged) == (0, 5)
 
 
@@ -102,7 +102,7 @@ def test_refused_kind_stops_the_import_with_its_reason(kind: str, form: str) -> 
     index = open_index(":memory:")
     for skip_bad in (False, True):  # a refused kind is not a bad line to skip
         with pytest.raises(BankError) as caught:
-            bank.import_text(index, text, "list.txt", "list.txt", skip_bad=skip_bad)
+            bank.import_lines(index, text, "list.txt", "list.txt", skip_bad=skip_bad)
         message = str(caught.value)
         assert message == f"list.txt, line 2: {foreign.REFUSED[kind]}; nothing was imported"
         label = f"{kind[0]}{kind[1:].capitalize()} (imagehash"
@@ -128,9 +128,9 @@ def test_bad_lines_are_named(line: str, reason: str) -> None:
     good = '{"name": "ok", "phash": "0123456789abcdef"}' if line.startswith("{") else "ab" * 32
     index = open_index(":memory:")
     with pytest.raises(BankError, match=re.escape(f"list.txt, line 2: {reason}")):
-        bank.import_text(index, f"{good}\n{line}\n", "list.txt", "list.txt")
+        bank.import_lines(index, f"{good}\n{line}\n", "list.txt", "list.txt")
     assert index.count() == 0
-    stats = bank.import_text(index, f"{good}\n{line}\n", "list.txt", "list.txt", skip_bad=True)
+    stats = bank.import_lines(index, f"{good}\n{line}\n", "list.txt", "list.txt", skip_bad=True)
     assert stats.added == 1 and [n for n, _ in stats.skipped_lines] == [2]
 
 
@@ -238,7 +238,7 @@ def test_banks_without_them_stay_version_1() -> None:
 
 def test_removing_an_entry_removes_its_hash(tmp_path: Path) -> None:
     with open_index(tmp_path / "ix", create=True) as index:
-        bank.import_text(index, imagehash_list(), "l", "l")
+        bank.import_lines(index, imagehash_list(), "l", "l")
         assert len(index.foreign_arrays()["phash"][0]) == 4
         assert index.remove([PHOTO.name]) == 1
         assert len(index.foreign_arrays()["phash"][0]) == 3
@@ -248,7 +248,7 @@ def test_removing_an_entry_removes_its_hash(tmp_path: Path) -> None:
 def test_a_stale_or_damaged_search_file_is_rebuilt(tmp_path: Path) -> None:
     location = tmp_path / "ix"
     with open_index(location, create=True) as index:
-        bank.import_text(index, imagehash_list(), "l", "l")
+        bank.import_lines(index, imagehash_list(), "l", "l")
         index.refresh()
     (location / "foreign.npz").write_bytes(b"not a numpy file")
     with open_index(location) as index:

@@ -265,7 +265,7 @@ _BANK_CASES = [0, 0]  # tried, imported
 def test_bank_import_is_all_or_nothing_and_idempotent(data: bytes, skip_bad: bool) -> None:
     _BANK_CASES[0] += 1
     with open_index(":memory:") as index:
-        bank.import_text(index, f"{'cd' * 32} already here\n", "seed", "seed.txt")
+        bank.import_lines(index, f"{'cd' * 32} already here\n", "seed", "seed.txt")
         before = _state(index)
         try:
             with _stream(data) as stream:

@@ -75,12 +75,12 @@ def test_file_round_trip_and_damage(tmp_path: Path) -> None:
 def test_index_uses_multi_index_above_the_size_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from revimg.bank import import_text
+    from revimg.bank import import_lines
 
     rng = np.random.default_rng(3)
     lines = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() + f" e{i}" for i in range(3000)]
     with index_mod.open_index(tmp_path / "ix", create=True) as ix:
-        import_text(ix, "\n".join(lines), "bank", "bank.txt")
+        import_lines(ix, "\n".join(lines), "bank", "bank.txt")
         queries = np.stack(
             [np.frombuffer(bytes.fromhex(ln.split()[0]), np.uint8) for ln in lines[:50]]
         )
