@@ -1,10 +1,9 @@
 """The library entry points a script uses: hash photos, check them against an index.
 
-from revimg.checker import check_paths
-from revimg.index import open_index
+import revimg
 
-with open_index("~/revimg-index") as index:
-    for result in check_paths(index, ["photo.jpg"]):
+with revimg.open_index("~/revimg-index") as index:
+    for result in revimg.check(index, ["photo.jpg"]):
         print(result.verdict, [m.entry.name for m in result.matches])
 """
 
