@@ -23,7 +23,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import typer  # noqa: E402
 
 import revimg  # noqa: E402
-from revimg.errors import RevimgError, UsageError  # noqa: E402
+from revimg.errors import IndexMissing, RevimgError, UsageError  # noqa: E402
 from revimg.text import terminal  # noqa: E402
 
 if TYPE_CHECKING:
@@ -108,13 +108,22 @@ def escape(text: str) -> str:
     return rich_escape(terminal(text))
 
 
+#: What the command line adds to a core error's facts: what the person can do about it.
+_HINTS: dict[type[RevimgError], str] = {
+    IndexMissing: (
+        ": build one with 'revimg index build FOLDER' or import a hash bank with 'revimg "
+        "index import BANK' (or point to another index with --index FOLDER or $REVIMG_INDEX)"
+    ),
+}
+
+
 @contextmanager
 def _user_errors() -> Iterator[None]:
     """Turn core errors into one ``Error: ...`` line on stderr and exit code 2."""
     try:
         yield
     except RevimgError as exc:
-        _say(f"Error: {exc}")
+        _say(f"Error: {exc}{_HINTS.get(type(exc), '')}")
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         _say("Interrupted; everything finished so far is kept.")
@@ -529,7 +538,6 @@ def _open_for_check(index: Path | None, request: Any) -> tuple[Any, tuple[Any, .
     itself (and searches online if asked); an index named with --index that is not there
     is an error, unless an online search was asked for.
     """
-    from revimg.errors import IndexMissing
     from revimg.matching import NotRun
 
     try:

@@ -33,11 +33,7 @@ class IndexMissing(RevimgError):
 
     def __init__(self, location: str) -> None:
         self.location = location
-        super().__init__(
-            f"no index at {location}: build one with 'revimg index build FOLDER' "
-            "or import a hash bank with 'revimg index import BANK' "
-            "(or point to another index with --index PATH or $REVIMG_INDEX)"
-        )
+        super().__init__(f"no index at {location}")
 
 
 class IndexUnusable(RevimgError):
