@@ -98,10 +98,16 @@ def test_missing_index_says_how_to_build_one_and_creates_nothing(tmp_path: Path)
     location = tmp_path / "nowhere" / "index"
     with pytest.raises(IndexMissing) as excinfo:
         open_index(location)
-    message = str(excinfo.value)
-    assert str(location) in message
-    assert "revimg index build" in message
+    assert str(excinfo.value) == f"no index at {location}"  # the fact; the CLI adds the how
+    assert excinfo.value.location == str(location)
     assert not (tmp_path / "nowhere").exists()
+    from typer.testing import CliRunner
+
+    from revimg.cli import app
+
+    shown = CliRunner().invoke(app, ["index", "info", "--index", str(location)])
+    assert shown.exit_code == 2
+    assert f"no index at {location}: build one with 'revimg index build FOLDER'" in shown.output
 
 
 def test_empty_folder_is_a_missing_index_and_stays_empty(tmp_path: Path) -> None:
