@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from revimg import bank
-from revimg.errors import FetchError, IndexMissing, IndexUnusable, RevimgError, UsageError
+from revimg.errors import FetchError, IndexMissing, RevimgError, UsageError
 from revimg.index import DB_NAME, BankSource, SQLiteIndex, open_index
 
 if TYPE_CHECKING:
@@ -407,15 +407,9 @@ def import_url(
     label = bank.bank_origin(origin or default_origin(url))
     check_url(url, allow_http=allow_http)
     folder = Path(location).expanduser()
-    if folder.exists() and not folder.is_dir():
-        raise IndexUnusable(f"{folder}: the index location must be a folder, not a file")
-    with bank.removed_if_new(folder):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise IndexUnusable(
-                f"{folder}: cannot create the index folder ({exc.strerror})"
-            ) from None
+    # the index is opened (or made: open_index checks and creates the folder) first, since
+    # the download goes into its folder; a failed first import leaves nothing behind
+    with bank.removed_if_new(folder), open_index(folder, create=True) as index:
         got = download(
             url,
             folder,
@@ -425,7 +419,7 @@ def import_url(
             expected_sha256=expected_sha256,
             on_progress=on_progress,
         )
-        with _downloaded(got), open_index(folder, create=True) as index:
+        with _downloaded(got):
             known = any(s.url == url for s in index.bank_sources())
             result = _replace(index, got, label, skip_bad=skip_bad, fetched=time.time())
             index.refresh()

@@ -952,12 +952,10 @@ class SQLiteIndex:
             "INSERT OR IGNORE INTO temp.bank_fresh (image_id) VALUES (?)", ((i,) for i in first)
         )
         stored = self.get(i for i in first if i in alone)
-        changed = 0
-        for image_id, old in stored.items():
+        changing = [i for i, old in stored.items() if _fields(old) != _fields(first[i])]
+        self._delta.add(tally.of_ids(conn, changing, MIN_QUALITY), -1)  # as they were
+        for image_id in changing:
             entry = first[image_id]
-            if _fields(old) == _fields(entry):
-                continue
-            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY), -1)  # as it was
             conn.execute(
                 "UPDATE images SET name = ?, width = ?, height = ?, pdq = ?, pdq_quality = ?,"
                 " phash = ?, meta = ?, updated = ? WHERE id = ?",
@@ -975,9 +973,8 @@ class SQLiteIndex:
             )
             conn.execute("DELETE FROM views WHERE image_id = ?", (image_id,))
             self._put_views(image_id, entry.views)
-            self._delta.add(tally.of_ids(conn, [image_id], MIN_QUALITY))  # as it is now
-            changed += 1
-        return changed
+        self._delta.add(tally.of_ids(conn, changing, MIN_QUALITY))  # as they are now
+        return len(changing)
 
     def _let_go(self, source_id: int) -> int:
         """Drop the holdings of bank ``source_id`` that are not in ``temp.bank_fresh``, and
