@@ -13,7 +13,7 @@ copies of every photo with Pillow, checks each through the same library code tha
 for revimg and for a naive baseline measured in the same run (imagehash pHash of a full
 decode, Hamming distance <= 10, no variants, no crops).
 
-With ``--foreign``, it also measures hashes that other tools made (``revimg.foreign``):
+With ``--foreign``, it also measures hashes that other tools made (``revimg.imaging.foreign``):
 imagehash pHash, dHash, wHash and aHash lists of the indexed photos (as their users make
 them: ``imagehash.phash(Image.open(path))``) are imported into an index of their own, and
 every edited copy is checked against it: recall@1 per kind and edit, false positives on
@@ -44,12 +44,13 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from revimg import bank, builder, foreign, imaging  # noqa: E402
-from revimg import pdq as pdqlib  # noqa: E402
-from revimg.checker import check_source  # noqa: E402
-from revimg.index import open_index  # noqa: E402
-from revimg.matching import DEFAULT_THRESHOLD  # noqa: E402
-from revimg.sources import Source  # noqa: E402
+from revimg.imaging import decoding, foreign  # noqa: E402
+from revimg.imaging import pdq as pdqlib  # noqa: E402
+from revimg.imaging.sources import Source  # noqa: E402
+from revimg.index import bank, builder  # noqa: E402
+from revimg.index.store import open_index  # noqa: E402
+from revimg.matching.checker import check_source  # noqa: E402
+from revimg.matching.find import DEFAULT_THRESHOLD  # noqa: E402
 
 DEFAULT_PHOTOS = REPO.parent / "shared" / "corpus" / "photos"
 Edit = Callable[[Image.Image, int], Image.Image]
@@ -268,7 +269,7 @@ def _dihedral(img: Image.Image, kinds: dict[str, Callable[[Image.Image], Any]]) 
     """Per kind, the (8,) uint64 hashes of the eight variants, as ``foreign.dihedral``."""
     import numpy as np
 
-    from revimg.hashing import VARIANT_TRANSPOSE
+    from revimg.imaging.hashing import VARIANT_TRANSPOSE
 
     grey = img.convert("L")
     variants = [grey if t is None else grey.transpose(t) for t in VARIANT_TRANSPOSE]
@@ -297,7 +298,7 @@ def foreign_pairs(paths: list[Path], most: int = 16) -> dict[str, Any]:
     """
     import numpy as np
 
-    from revimg.hashing import MIN_QUALITY
+    from revimg.imaging.hashing import MIN_QUALITY
 
     kinds = _all_kinds()
     items: list[tuple[int, str]] = []
@@ -348,7 +349,7 @@ def foreign_run(
     """Recall@1 per kind and edit, and false positives, through the check path."""
     import numpy as np
 
-    from revimg.hashing import MIN_QUALITY
+    from revimg.imaging.hashing import MIN_QUALITY
 
     kinds = _all_kinds()
     listing = []
@@ -379,7 +380,7 @@ def foreign_run(
             top = {}
             for m in result.matches:
                 top.setdefault(m.method, m.entry.name.split("/", 1)[1])
-            decoded = imaging.decode(data, name)
+            decoded = decoding.decode(data, name)
             low = pdqlib.hash_luma(pdqlib.luma(decoded.image))[1] < MIN_QUALITY
             direct = _dihedral(decoded.image, {k: kinds[k] for k in refused_limit})
             for k in refused_limit:  # refused at import: measured here directly

@@ -1,8 +1,8 @@
 """Appearance check benchmark: true copies versus different shots of the same face or scene.
 
-The local-feature stage (``revimg/features.py``) matches keypoint geometry; two different
+The local-feature stage (``revimg/imaging/features.py``) matches keypoint geometry; two different
 photos of the same face, cropped and aligned the way face datasets align them, can pass it.
-``revimg/appearance.py`` then compares the matched regions as pictures. This benchmark
+``revimg/imaging/appearance.py`` then compares the matched regions as pictures. This benchmark
 measures its score on
 
 - TRUE copies: every photo under the edits of the appearance brief (re-encodes, resizes,
@@ -46,9 +46,9 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from revimg import appearance as A  # noqa: E402
-from revimg import features as F  # noqa: E402
-from revimg.imaging import decode  # noqa: E402
+from revimg.imaging import appearance as A  # noqa: E402
+from revimg.imaging import features as F  # noqa: E402
+from revimg.imaging.decoding import decode  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import encode  # noqa: E402

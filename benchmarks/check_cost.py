@@ -32,10 +32,10 @@ sys.path.insert(0, tree)
 sys.path.insert(0, bench)
 from pathlib import Path
 from PIL import Image, ImageOps
-from revimg import builder
-from revimg.checker import check_source
-from revimg.index import open_index
-from revimg.sources import Source
+from revimg.index import builder
+from revimg.matching.checker import check_source
+from revimg.index.store import open_index
+from revimg.imaging.sources import Source
 from layouts import LAYOUTS
 
 paths = sorted(p for p, _ in builder.folder_files([Path(photos)]) if "LICENSES" not in str(p))

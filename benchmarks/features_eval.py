@@ -1,7 +1,7 @@
 """Local-feature (ORB) stage benchmark: recall@1 per edit, false positives, costs.
 
 Uses the photos, split, edits and query encoding of ``benchmarks/accuracy.py``: the indexed
-photos are decoded as the index builder decodes them (``revimg.imaging.decode``), their
+photos are decoded as the index builder decodes them (``revimg.imaging.decoding.decode``), their
 features go through a blob round trip as an index would store them, and every edited copy
 of every photo is encoded exactly as accuracy.py encodes it, decoded again and looked up:
 ``FeatureSearcher.candidates`` (query and its mirror image), then ``verify`` on each
@@ -37,8 +37,8 @@ sys.path.insert(0, str(BENCH.parent))
 import accuracy  # noqa: E402
 from accuracy import EDITS, encode, low_detail_images, split, upright  # noqa: E402
 
-from revimg import features as F  # noqa: E402
-from revimg.imaging import decode  # noqa: E402
+from revimg.imaging import features as F  # noqa: E402
+from revimg.imaging.decoding import decode  # noqa: E402
 
 PAIR = re.compile(r"_2$")
 

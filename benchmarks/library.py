@@ -77,8 +77,8 @@ from speed import (  # noqa: E402
     say,
 )
 
-from revimg import features, hashing, imaging  # noqa: E402
-from revimg.index import open_index  # noqa: E402
+from revimg.imaging import decoding, features, hashing  # noqa: E402
+from revimg.index.store import open_index  # noqa: E402
 
 DEFAULT_PHOTOS = REPO.parent / "shared" / "corpus" / "photos"
 SEED = 20261206
@@ -150,7 +150,7 @@ def make_queries(photos: list[Path], out: Path, count: int) -> list[Path]:
 def real_hashes(photos: list[Path]) -> list[hashing.ImageHashes]:
     out = []
     for p in photos:
-        data, decoded = imaging.load(p, str(p))
+        data, decoded = decoding.load(p, str(p))
         out.append(hashing.hash_image(decoded, data))
     return out
 

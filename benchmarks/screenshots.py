@@ -65,10 +65,10 @@ from accuracy import (  # noqa: E402
 )
 from layouts import LAYOUTS, Box  # noqa: E402
 
-from revimg import builder  # noqa: E402
-from revimg.checker import check_source  # noqa: E402
-from revimg.matching import DEFAULT_THRESHOLD  # noqa: E402
-from revimg.sources import Source  # noqa: E402
+from revimg.imaging.sources import Source  # noqa: E402
+from revimg.index import builder  # noqa: E402
+from revimg.matching.checker import check_source  # noqa: E402
+from revimg.matching.find import DEFAULT_THRESHOLD  # noqa: E402
 
 #: recall@1 each layout should reach, in every delivery (false positives: FP_TARGET, as
 #: in accuracy.py)

@@ -4,7 +4,7 @@ Everything is measured side by side in one run on this machine, so the figures t
 the medians and the ratios, not absolute times (a shared machine is noisy):
 
 1. Hashing large JPEGs (about 12 MP, made from the corpus): revimg's path
-   (``imaging.load`` + ``hashing.hash_image``) against a naive ``imagehash.phash`` of a full
+   (``decoding.load`` + ``hashing.hash_image``) against a naive ``imagehash.phash`` of a full
    decode, and against the floor, the DCT-scaled decode alone; single process and a process
    pool over all cores. ``features.extract`` (ORB) is timed as its own row when present.
 2. Build: ``revimg index build`` (a real subprocess) over generated 1-2 MP photos with
@@ -61,9 +61,9 @@ from PIL import Image, ImageOps  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from revimg import hashing, imaging  # noqa: E402
 from revimg.errors import RevimgError  # noqa: E402
-from revimg.index import open_index  # noqa: E402
+from revimg.imaging import decoding, hashing  # noqa: E402
+from revimg.index.store import open_index  # noqa: E402
 
 DEFAULT_PHOTOS = REPO.parent / "shared" / "corpus" / "photos"
 MAX_DISTANCE = 32  # the default threshold (0.75) as a PDQ distance
@@ -363,7 +363,7 @@ def folder_bytes(folder: Path) -> dict[str, int]:
 def corpus_photos(folder: Path) -> list[Path]:
     """Image files directly in the corpus folder, sorted."""
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in imaging.IMAGE_EXTENSIONS
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in decoding.IMAGE_EXTENSIONS
     )
 
 
@@ -429,13 +429,13 @@ def make_derived(
 
 def revimg_hash(path: Path) -> hashing.ImageHashes:
     """revimg's indexing path for one file."""
-    data, decoded = imaging.load(path)
+    data, decoded = decoding.load(path)
     return hashing.hash_image(decoded, data)
 
 
 def revimg_query_hash(path: Path) -> hashing.QueryHashes:
     """revimg's checking path for one file (all variants, content boxes)."""
-    data, decoded = imaging.load(path)
+    data, decoded = decoding.load(path)
     return hashing.hash_query(decoded, data)
 
 
@@ -449,7 +449,7 @@ def naive_hash(path: Path) -> str:
 def floor_decode(path: Path) -> tuple[int, int]:
     """The pure DCT-scaled decode at revimg's working size: nothing can be cheaper."""
     with Image.open(path) as im:
-        im.draft("RGB", (imaging.WORK_SIZE, imaging.WORK_SIZE))
+        im.draft("RGB", (decoding.WORK_SIZE, decoding.WORK_SIZE))
         im.load()
         return im.size
 
@@ -503,12 +503,12 @@ def bench_hashing(photos: list[Path], tmp: Path, n_images: int, report: Report) 
         floor_decode(p)
     extract: Callable[[Image.Image], Any] | None = None
     try:
-        from revimg import features
+        from revimg.imaging import features
 
         extract = getattr(features, "extract", None)
     except ImportError as exc:
-        report.notes.append(f"revimg.features not importable: {exc}")
-    decoded = {p: imaging.load(p)[1].image for p in images} if extract else {}
+        report.notes.append(f"revimg.imaging.features not importable: {exc}")
+    decoded = {p: decoding.load(p)[1].image for p in images} if extract else {}
     if extract is not None:
         for img in decoded.values():
             extract(img)
@@ -538,10 +538,10 @@ def bench_hashing(photos: list[Path], tmp: Path, n_images: int, report: Report) 
                 cpu[m] += time.process_time() - c
     per_image = {m: median(median(ts) for ts in times[m].values()) for m in names}
     labels = {
-        "revimg": "revimg: imaging.load + hashing.hash_image",
+        "revimg": "revimg: decoding.load + hashing.hash_image",
         "naive": "naive: imagehash.phash(Image.open(p)), full decode",
-        "floor": f"floor: draft('RGB', ({imaging.WORK_SIZE}, {imaging.WORK_SIZE})) decode only",
-        "query": "revimg check path: imaging.load + hashing.hash_query",
+        "floor": f"floor: draft('RGB', ({decoding.WORK_SIZE}, {decoding.WORK_SIZE})) decode only",
+        "query": "revimg check path: decoding.load + hashing.hash_query",
         "features": "features.extract (ORB) on the decoded image",
     }
     rows = [
@@ -634,7 +634,7 @@ def bench_hashing(photos: list[Path], tmp: Path, n_images: int, report: Report) 
             )
         )
     else:
-        report.notes.append("revimg.features.extract not found: no features row")
+        report.notes.append("revimg.imaging.features.extract not found: no features row")
 
 
 # -- 2. build ------------------------------------------------------------------------------

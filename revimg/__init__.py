@@ -22,13 +22,13 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _EXPORTS = {
-    "open_index": "revimg.index",
-    "check": "revimg.checker",
-    "check_paths": "revimg.checker",
-    "CheckResult": "revimg.matching",
-    "Match": "revimg.matching",
-    "NotRun": "revimg.matching",
-    "PRESETS": "revimg.matching",
+    "open_index": "revimg.index.store",
+    "check": "revimg.matching.checker",
+    "check_paths": "revimg.matching.checker",
+    "CheckResult": "revimg.matching.find",
+    "Match": "revimg.matching.find",
+    "NotRun": "revimg.matching.find",
+    "PRESETS": "revimg.matching.find",
     "RevimgError": "revimg.errors",
     "ImageError": "revimg.errors",
     "IndexMissing": "revimg.errors",
@@ -59,7 +59,6 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from revimg.checker import check, check_paths
     from revimg.errors import (
         BankError,
         FetchError,
@@ -70,8 +69,9 @@ if TYPE_CHECKING:
         RevimgError,
         UsageError,
     )
-    from revimg.index import open_index
-    from revimg.matching import PRESETS, CheckResult, Match, NotRun
+    from revimg.index.store import open_index
+    from revimg.matching.checker import check, check_paths
+    from revimg.matching.find import PRESETS, CheckResult, Match, NotRun
 
 
 def __getattr__(name: str) -> Any:

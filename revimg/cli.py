@@ -181,7 +181,7 @@ def _format(fmt: Format | None) -> str:
 def _read_stdin() -> bytes:
     """The photo on standard input; an endless or oversized stream is cut off and refused."""
     from revimg.errors import ImageError
-    from revimg.imaging import MAX_FILE_BYTES
+    from revimg.imaging.decoding import MAX_FILE_BYTES
 
     if sys.stdin is None or sys.stdin.isatty():
         raise UsageError("'-' reads an image from standard input, but nothing was piped in")
@@ -227,7 +227,7 @@ FormatOption = Annotated[
 
 def _open(index: Path | None, *, create: bool = False) -> Any:
     from revimg.config import index_location
-    from revimg.index import open_index
+    from revimg.index.store import open_index
 
     return open_index(index_location(index), create=create)
 
@@ -246,10 +246,10 @@ def hash_cmd(
 
     Example: revimg hash photo.jpg --format json
     """
-    from revimg.checker import hash_source
     from revimg.errors import ImageError
-    from revimg.report import HASH_FIELDS, Writer
-    from revimg.sources import from_args
+    from revimg.imaging.sources import from_args
+    from revimg.matching.checker import hash_source
+    from revimg.report.words import HASH_FIELDS, Writer
 
     with _user_errors():
         sources = from_args(files, _read_stdin)
@@ -288,7 +288,7 @@ def _render_result(
     console: Console, result: Any, *, quiet: bool = False, once: tuple[str, ...] = ()
 ) -> None:
     """One photo's verdict and evidence; hints listed in ``once`` are left for the end."""
-    from revimg.report import describe_match, describe_online, privacy_lines, verdict_sentence
+    from revimg.report.words import describe_match, describe_online, privacy_lines, verdict_sentence
 
     style = {"match": "bold red", "incomplete": "bold yellow", None: "yellow"}.get(
         result.verdict, "bold"
@@ -346,7 +346,7 @@ def _online_request(
         return None
     if online is None and image_url is None and not config_file().exists():
         return None  # the default, decided without loading any provider
-    from revimg.providers.settings import load_settings
+    from revimg.online.settings import load_settings
 
     settings = load_settings()
     if online is None and not settings.providers:
@@ -355,8 +355,8 @@ def _online_request(
         return None  # the default: nothing leaves this machine
     if image_url is not None and len(files) != 1:
         raise UsageError("--image-url names one photo's address: check one photo with it")
-    from revimg.checker import OnlineRequest
-    from revimg.online import resolve_names
+    from revimg.matching.checker import OnlineRequest
+    from revimg.online.search import resolve_names
 
     names = resolve_names(online, settings)
     return OnlineRequest(tuple(names), settings, image_url=image_url, use_cache=not no_cache)
@@ -439,10 +439,10 @@ def check(
 
     Example: revimg check profile.jpg --index ./stock-index
     """
-    from revimg.checker import check_sources
-    from revimg.matching import NO_INDEX_HINTS, PRESETS
-    from revimg.report import CHECK_CSV_FIELDS, Writer, check_rows
-    from revimg.sources import from_args
+    from revimg.imaging.sources import from_args
+    from revimg.matching.checker import check_sources
+    from revimg.matching.find import NO_INDEX_HINTS, PRESETS
+    from revimg.report.words import CHECK_CSV_FIELDS, Writer, check_rows
 
     chosen = _format(fmt)
     level = threshold if threshold is not None else PRESETS[preset.value]
@@ -504,17 +504,17 @@ def check(
 
 def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
     """The HTML report of the checked photos: thumbnails, matches, evidence, advice."""
-    from revimg import imaging
     from revimg.errors import ImageError
-    from revimg.html_report import ReportItem, write_report
-    from revimg.report import verdict_sentence
+    from revimg.imaging import decoding
+    from revimg.report.html import ReportItem, write_report
+    from revimg.report.words import verdict_sentence
 
     items = []
     for source, result in reported:
         data = source.data
         if data is None and source.path is not None:
             try:
-                data = imaging.read_bytes(source.path, source.label)
+                data = decoding.read_bytes(source.path, source.label)
             except ImageError:
                 data = None
         # only entries indexed from a file here have a path: a bank's names are labels,
@@ -538,7 +538,7 @@ def _open_for_check(index: Path | None, request: Any) -> tuple[Any, tuple[Any, .
     itself (and searches online if asked); an index named with --index that is not there
     is an error, unless an online search was asked for.
     """
-    from revimg.matching import NotRun
+    from revimg.matching.find import NotRun
 
     try:
         return _open(index), ()
@@ -558,8 +558,8 @@ def providers(fmt: FormatOption = None) -> None:
 
     Example: revimg providers
     """
-    from revimg.providers.settings import config_file_path, describe, load_settings
-    from revimg.report import Writer
+    from revimg.online.settings import config_file_path, describe, load_settings
+    from revimg.report.words import Writer
 
     with _user_errors():
         settings = load_settings()
@@ -608,9 +608,9 @@ def links(
       revimg links https://example.com/profile.jpg --open
       revimg links screenshot-crop.jpg
     """
-    from revimg.providers.links import UPLOAD_PAGES
-    from revimg.providers.links import links as search_links
-    from revimg.report import Writer
+    from revimg.online.links import UPLOAD_PAGES
+    from revimg.online.links import links as search_links
+    from revimg.report.words import Writer
 
     upload = "://" not in photo and not photo.lower().startswith(("http:", "https:"))
     with _user_errors():
@@ -660,10 +660,11 @@ def inspect(
 
     Example: revimg inspect profile.jpg
     """
-    from revimg import imaging, provenance
+    from revimg import provenance
     from revimg.errors import ImageError
-    from revimg.report import Writer
-    from revimg.sources import from_args
+    from revimg.imaging import decoding
+    from revimg.imaging.sources import from_args
+    from revimg.report.words import Writer
 
     chosen = _format(fmt)
     failed = False
@@ -676,7 +677,7 @@ def inspect(
                     data = source.data
                 else:
                     assert source.path is not None
-                    data = imaging.read_bytes(source.path, source.label)
+                    data = decoding.read_bytes(source.path, source.label)
                 found = provenance.inspect(data, source.label, include_gps=gps)
             except ImageError as exc:
                 failed = True
@@ -704,8 +705,8 @@ def _report_failures(stats: Any) -> None:
 
 
 def _run_build(idx: Any, files: Any, meta: Path | None, jobs: int | None) -> Any:
-    from revimg import builder
-    from revimg import metadata as metadata_mod
+    from revimg.index import builder
+    from revimg.index import metadata as metadata_mod
 
     table = metadata_mod.load(meta) if meta is not None else None
     err = _err()
@@ -774,8 +775,8 @@ def index_build(
 
     Example: revimg index build ~/stock-photos --meta credits.csv --index ./stock-index
     """
-    from revimg import builder
-    from revimg.sources import WalkProblem
+    from revimg.imaging.sources import WalkProblem
+    from revimg.index import builder
 
     problems: list[WalkProblem] = []
     with _user_errors():
@@ -903,7 +904,7 @@ def index_info(
 def _bank_rows(bank: dict[str, Any], when: Any) -> list[tuple[str, str]]:
     """One URL bank in ``index info``: its address, then label, count, when and what was
     fetched."""
-    from revimg.bank_fetch import shown
+    from revimg.index.bank_fetch import shown
 
     return [
         ("bank from URL", shown(bank["url"])),
@@ -926,7 +927,7 @@ def index_export(
 
     Example: revimg index export -o stock-bank.jsonl
     """
-    from revimg import bank
+    from revimg.index import bank
 
     with _user_errors():
         with _open(index) as idx:
@@ -991,8 +992,8 @@ def index_import(
 
     Example: revimg index import https://example.org/bank.jsonl --sha256 HEX
     """
-    from revimg import bank, bank_fetch
     from revimg.config import index_location
+    from revimg.index import bank, bank_fetch
 
     with _user_errors():
         if bank_fetch.is_url(bank_file):
@@ -1034,8 +1035,8 @@ def _import_url(
     allow_http: bool,
     max_size: str,
 ) -> None:
-    from revimg import bank_fetch
     from revimg.config import index_location
+    from revimg.index import bank_fetch
 
     expected = bank_fetch.check_sha256(sha256) if sha256 is not None else None
     max_bytes = bank_fetch.parse_size(max_size)
@@ -1097,8 +1098,8 @@ def index_update(
 
     Example: revimg index update --index ./stock-index
     """
-    from revimg import bank_fetch
     from revimg.config import index_location
+    from revimg.index import bank_fetch
 
     with _user_errors():
         max_bytes = bank_fetch.parse_size(max_size)

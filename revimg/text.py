@@ -11,7 +11,7 @@ default:
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, as OWASP
   advises for CSV injection; :func:`from_csv_cell` undoes it when revimg reads its own CSV.
   Numbers are not text and stay numbers.
-- HTML is escaped by :mod:`revimg.html_report` itself (every value through ``html.escape``).
+- HTML is escaped by :mod:`revimg.report.html` itself (every value through ``html.escape``).
 """
 
 from __future__ import annotations

@@ -83,8 +83,8 @@ def photo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def built_index(photo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index folder built from ``photo_dir`` through the library (shared; do not modify)."""
-    from revimg import builder
-    from revimg.index import open_index
+    from revimg.index import builder
+    from revimg.index.store import open_index
 
     location = tmp_path_factory.mktemp("built") / "index"
     with open_index(location, create=True) as index:
@@ -97,7 +97,7 @@ def built_index(photo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 @pytest.fixture
 def memory_index() -> Iterator[object]:
     """An empty in-memory index."""
-    from revimg.index import open_index
+    from revimg.index.store import open_index
 
     index = open_index(":memory:")
     yield index
@@ -105,7 +105,7 @@ def memory_index() -> Iterator[object]:
 
 
 def is_mapped(array: np.ndarray) -> bool:
-    """Whether ``array`` is a view of a memory-mapped file (as ``revimg.search.mapped`` returns)."""
+    """Whether ``array`` is a view of a memory-mapped file (as index.search.mapped returns)."""
     base: object = array
     while base is not None:
         if isinstance(base, np.memmap):

@@ -30,7 +30,7 @@ def test_an_unexpected_error_is_one_line_and_exit_2_never_1(
     def broken(*args: object, **kwargs: object) -> object:
         raise error
 
-    monkeypatch.setattr("revimg.checker.check_sources", broken)
+    monkeypatch.setattr("revimg.matching.checker.check_sources", broken)
     monkeypatch.setattr(cli, "check_sources", broken, raising=False)
     code = _main(monkeypatch, "check", str(SUSPECTS / "mirrored.jpg"), "--index", str(built_index))
     err = capsys.readouterr().err
@@ -44,7 +44,7 @@ def test_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch, built_index:
     def broken(*args: object, **kwargs: object) -> object:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("revimg.checker.check_sources", broken)
+    monkeypatch.setattr("revimg.matching.checker.check_sources", broken)
     monkeypatch.setenv("REVIMG_DEBUG", "1")
     monkeypatch.setattr(
         sys,

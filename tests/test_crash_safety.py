@@ -38,9 +38,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from revimg import hashing, imaging
-from revimg.checker import check_paths
-from revimg.index import _MIGRATIONS, DB_NAME, SCHEMA_VERSION, open_index
+from revimg.imaging import decoding, hashing
+from revimg.index.store import _MIGRATIONS, DB_NAME, SCHEMA_VERSION, open_index
+from revimg.matching.checker import check_paths
 from tests.conftest import STOCK
 from tests.reliability_figures import (
     KILL_PHOTOS,
@@ -706,7 +706,7 @@ def _run_until_held(args: list[str], point: str) -> subprocess.Popen[bytes]:
 def test_kill_bank_import_leaves_the_index_as_it_was(golden_copy: Path, tmp_path: Path) -> None:
     """SIGKILL a bank import inside its transaction: after its second batch, and after its
     last batch just before the commit. Both kill points are ones the process reports."""
-    from revimg.bank import BATCH
+    from revimg.index.bank import BATCH
 
     rng = np.random.default_rng(12)
     bank = tmp_path / "big.txt"
@@ -751,7 +751,7 @@ def _old_index(location: Path, version: int, photo_paths: list[Path]) -> None:
             ],
         )
         for path in photo_paths:
-            data, decoded = imaging.load(path)
+            data, decoded = decoding.load(path)
             h = hashing.hash_image(decoded, data, with_features=version >= 2)
             st = path.stat()
             cur = conn.execute(

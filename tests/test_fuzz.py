@@ -28,11 +28,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageOps
 
-from revimg import bank, hashing, imaging
-from revimg.checker import hash_for_query
 from revimg.errors import BankError, ImageError
-from revimg.index import open_index
-from revimg.sources import Source
+from revimg.imaging import decoding, hashing
+from revimg.imaging.sources import Source
+from revimg.index import bank
+from revimg.index.store import open_index
+from revimg.matching.checker import hash_for_query
 from tests.conftest import DATA, STOCK
 from tests.reliability_figures import FUZZ_EXAMPLES, record
 from tests.test_hostile_inputs import XMP_ID, exif_orientation, jpeg_segment, png16_rgba
@@ -82,7 +83,7 @@ def seeds() -> tuple[tuple[str, bytes], ...]:
         ("deflate.tif", enc(photo, "TIFF", compression="tiff_adobe_deflate")),
         ("cmyk.tif", enc(photo.convert("CMYK"), "TIFF")),
     ]
-    if ".avif" in imaging.image_extensions():
+    if ".avif" in decoding.image_extensions():
         out.append(("photo.avif", enc(photo, "AVIF", quality=60)))
     return tuple(out)
 
@@ -140,7 +141,7 @@ def test_decode_and_hash_raise_nothing_but_image_error(case: tuple[str, bytes]) 
     started = time.perf_counter()
     _PHOTO_CASES[0] += 1
     try:
-        decoded = imaging.decode(data, name)
+        decoded = decoding.decode(data, name)
     except ImageError as exc:
         assert str(exc).startswith(f"{name}: ") and exc.reason and "\n" not in str(exc)
         return
@@ -176,7 +177,7 @@ CRASHERS = sorted(p for p in (DATA / "hostile").iterdir() if p.suffix != ".md")
 def test_kept_crasher(path: Path) -> None:
     data = path.read_bytes()
     try:
-        decoded = imaging.decode(data, path.name)
+        decoded = decoding.decode(data, path.name)
     except ImageError as exc:
         assert "\n" not in str(exc)
         return

@@ -1,7 +1,7 @@
 """Hostile and broken photos: each gives a correct result or one clear line, never a crash.
 
 Photos come from strangers. Every input below is generated here (nothing is committed) and
-goes through the library (``imaging.load`` and both hashing paths) and through the real
+goes through the library (``decoding.load`` and both hashing paths) and through the real
 command line in a child process: ``revimg hash`` once per file under a wall-clock bound
 with its peak memory measured, ``revimg check`` over all of them at once against an index
 that holds the upright photo, and ``revimg index build`` over the folder that holds them.
@@ -33,9 +33,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from revimg import builder, hashing, imaging
 from revimg.errors import ImageError
-from revimg.index import open_index
+from revimg.imaging import decoding, hashing
+from revimg.index import builder
+from revimg.index.store import open_index
 from tests.conftest import DATA, EXIF_STORE, STOCK
 from tests.reliability_figures import (
     HOSTILE_ALL,
@@ -260,8 +261,8 @@ def heic_without_data() -> bytes:
     return struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00mif1heic" + b"\x00" * 200
 
 
-HEIF_PLUGIN = ".heic" in imaging.image_extensions()
-AVIF_SUPPORTED = ".avif" in imaging.image_extensions()
+HEIF_PLUGIN = ".heic" in decoding.image_extensions()
+AVIF_SUPPORTED = ".avif" in decoding.image_extensions()
 
 
 @dataclass(frozen=True)
@@ -759,7 +760,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def reference_pdq() -> bytes:
     data_ = jpeg()
-    return hashing.pdq(imaging.decode(data_, "upright.jpg").image)[0]
+    return hashing.pdq(decoding.decode(data_, "upright.jpg").image)[0]
 
 
 @pytest.fixture(scope="module")
@@ -803,12 +804,12 @@ def test_library_reads_or_refuses_each_input(
     path = hostile / case.file
     if case.reason is not None:
         with pytest.raises(ImageError) as info:
-            imaging.load(path, case.file)
+            decoding.load(path, case.file)
         message = str(info.value)
         assert message.startswith(f"{case.file}: ") and "\n" not in message
         assert case.reason.lower() in info.value.reason.lower(), message
         return
-    data_, decoded = imaging.load(path, case.file)
+    data_, decoded = decoding.load(path, case.file)
     assert decoded.image.mode == "RGB" and decoded.width > 0 and decoded.height > 0
     indexed = hashing.hash_image(decoded, data_)
     query = hashing.hash_query(decoded, data_)
@@ -826,11 +827,11 @@ def test_huge_canvas_is_reduced_and_keeps_its_true_size(
     # A photo on a canvas above MAX_WORK_PIXELS is box-reduced before hashing (the limit is
     # lowered here to keep the test quick): same hash, within a few bits, as the photo
     # itself, upright, and the full size is still reported.
-    monkeypatch.setattr(imaging, "MAX_WORK_PIXELS", 300 * 200)
+    monkeypatch.setattr(decoding, "MAX_WORK_PIXELS", 300 * 200)
     data_ = encode(stored(orientation), "PNG", exif=exif_orientation(orientation))
-    decoded = imaging.decode(data_, "big.png")
+    decoded = decoding.decode(data_, "big.png")
     assert (decoded.width, decoded.height) == upright().size
-    assert decoded.image.width * decoded.image.height <= imaging.MAX_WORK_PIXELS
+    assert decoded.image.width * decoded.image.height <= decoding.MAX_WORK_PIXELS
     assert decoded.image.width > decoded.image.height  # upright: landscape
     want = hashing.pdq(upright())[0]
     assert hashing.hamming(want, hashing.pdq(decoded.image)[0]) <= SAME_BITS
@@ -841,7 +842,7 @@ def test_huge_canvas_reduction_keeps_each_mode_right(
     monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     # the reduced image has the colours of the direct conversion, in every mode
-    monkeypatch.setattr(imaging, "MAX_WORK_PIXELS", 100 * 100)
+    monkeypatch.setattr(decoding, "MAX_WORK_PIXELS", 100 * 100)
     base = small().resize((400, 400), Image.Resampling.NEAREST)
     grey = np.asarray(base.convert("L"))
     img = {
@@ -856,9 +857,9 @@ def test_huge_canvas_reduction_keeps_each_mode_right(
         "CMYK": lambda: base.convert("CMYK"),
     }[mode]()
     assert img.mode == mode
-    decoded = imaging.decode(encode(img, "TIFF"), f"big-{mode}.tif")
+    decoded = decoding.decode(encode(img, "TIFF"), f"big-{mode}.tif")
     assert decoded.image.size == (100, 100)
-    direct = imaging.to_rgb(img).resize(decoded.image.size, Image.Resampling.BOX)
+    direct = decoding.to_rgb(img).resize(decoded.image.size, Image.Resampling.BOX)
     diff = np.abs(np.asarray(decoded.image, np.int16) - np.asarray(direct, np.int16))
     assert decoded.image.mode == "RGB" and diff.mean() < 4, diff.mean()
 
@@ -867,7 +868,7 @@ def test_corrupt_exif_prints_no_warning(hostile: Path, recwarn: pytest.WarningsR
     # Pillow warns ("Corrupt EXIF data") on some of these; a stranger's file must not put
     # a warning on stderr (and under -W error it must not make the photo unreadable).
     for name in ("exif-bad-offsets.jpg", "exif-random.png", "exif-truncated.jpg"):
-        imaging.load(hostile / name)
+        decoding.load(hostile / name)
     assert not recwarn.list
 
 
@@ -881,7 +882,7 @@ def test_avif_without_its_plugin_names_what_is_missing(monkeypatch: pytest.Monke
             Image, "EXTENSION", {k: v for k, v in Image.EXTENSION.items() if v != "AVIF"}
         )
     with pytest.raises(ImageError) as info:
-        imaging.decode(data_, "photo.avif")
+        decoding.decode(data_, "photo.avif")
     assert str(info.value).startswith("photo.avif: AVIF image") and "Pillow" in str(info.value)
 
 
@@ -891,7 +892,7 @@ def test_avif_without_its_plugin_names_what_is_missing(monkeypatch: pytest.Monke
 def test_heic_with_its_plugin_is_read(tmp_path: Path, reference_pdq: bytes) -> None:
     path = tmp_path / "photo.heic"
     upright().save(path, "HEIF", quality=90)
-    data_, decoded = imaging.load(path)
+    data_, decoded = decoding.load(path)
     assert hashing.hamming(reference_pdq, hashing.pdq(decoded.image)[0]) <= SAME_BITS
 
 
@@ -914,7 +915,7 @@ def _pipe_path(payload: bytes) -> tuple[Path, int]:
 def test_pipe_with_a_writer_is_read() -> None:
     path, fd = _pipe_path(encode(small(), "JPEG"))  # fits in a pipe's buffer
     try:
-        data_, decoded = imaging.load(path)
+        data_, decoded = decoding.load(path)
     finally:
         os.close(fd)
     assert decoded.width == small().width and len(data_) > 1000
@@ -923,11 +924,11 @@ def test_pipe_with_a_writer_is_read() -> None:
 @pytest.mark.skipif(not Path("/dev/fd").is_dir(), reason="needs /dev/fd")
 def test_no_read_goes_past_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # a pipe has no size to check first: reading it stops at the limit all the same
-    monkeypatch.setattr(imaging, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(decoding, "MAX_FILE_BYTES", 1000)
     path, fd = _pipe_path(b"x" * 50_000)
     try:
         with pytest.raises(ImageError, match="too large"):
-            imaging.read_bytes(path)
+            decoding.read_bytes(path)
     finally:
         os.close(fd)
 
@@ -1251,7 +1252,7 @@ def test_no_shell_commands_in_the_core() -> None:
     import ast
 
     allowed: set[str] = set()
-    package = Path(imaging.__file__).parent
+    package = Path(decoding.__file__).parent
     found = []
     for path in sorted(package.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -1,0 +1,320 @@
+"""The library entry points a script uses: hash photos, check them against an index.
+
+import revimg
+
+with revimg.open_index("~/revimg-index") as index:
+    for result in revimg.check(index, ["photo.jpg"]):
+        print(result.verdict, [m.entry.name for m in result.matches])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revimg.errors import ImageError, RevimgError
+from revimg.imaging import decoding, hashing
+from revimg.imaging.sources import Source
+from revimg.index.store import IndexBackend
+from revimg.matching.find import DEFAULT_THRESHOLD, DEFAULT_TOP, CheckResult, NotRun, find_matches
+
+if TYPE_CHECKING:
+    import httpx
+
+    from revimg.online.search import ProviderResult
+    from revimg.online.settings import OnlineSettings
+    from revimg.provenance import Provenance
+
+#: Photos searched online at the same time (each runs its providers concurrently).
+ONLINE_PHOTOS_AT_ONCE = 4
+
+
+def _load(source: Source) -> tuple[bytes, decoding.Decoded]:
+    if source.data is not None:
+        if not source.data:
+            raise ImageError(source.label, "no image data on standard input")
+        return source.data, decoding.decode(source.data, source.label)
+    assert source.path is not None
+    return decoding.load(source.path, source.label)
+
+
+def hash_source(source: Source) -> hashing.ImageHashes:
+    """Hash one photo as ``revimg hash`` does (whole image, no crop views).
+
+    Raises:
+        ImageError: the photo could not be read or decoded.
+    """
+    data, decoded = _load(source)
+    return hashing.hash_image(decoded, data, with_views=False)
+
+
+Hashed = tuple[str, "hashing.QueryHashes | None", "str | None", "Provenance | None"]
+
+
+def hash_for_query(
+    source: Source, with_features: bool = True, foreign_kinds: tuple[str, ...] = ()
+) -> Hashed:
+    """Decode and hash a photo to check, and read what it says about itself.
+
+    Returns ``(label, hashes, None, provenance)``, or ``(label, None, reason, None)``.
+    """
+    try:
+        data, decoded = _load(source)
+        hashes = hashing.hash_query(
+            decoded, data, with_features=with_features, foreign_kinds=foreign_kinds
+        )
+    except ImageError as exc:
+        return source.label, None, exc.reason, None
+    return source.label, hashes, None, _provenance(data, source.label)
+
+
+def _provenance(data: bytes, label: str) -> Provenance | None:
+    from revimg import provenance
+
+    try:
+        return provenance.inspect(data, label)
+    except RevimgError:  # unreadable metadata never stops a check
+        return None
+
+
+def _result(
+    index: IndexBackend | None,
+    label: str,
+    query: hashing.QueryHashes | None,
+    error: str | None,
+    found: Provenance | None,
+    threshold: float,
+    top: int,
+    skipped: Sequence[NotRun] = (),
+) -> CheckResult:
+    if query is None:
+        return CheckResult(query=label, error=error or "cannot read the photo")
+    if index is None:  # no local index: the photo's own metadata is all there is offline
+        matches, warnings = [], []
+    else:
+        matches, warnings = find_matches(index, query, threshold=threshold, top=top)
+    return CheckResult(
+        query=label,
+        matches=matches,
+        quality=query.quality,
+        sha256=query.hashes.sha256,
+        warnings=warnings,
+        provenance=found,
+        screenshot_like=query.screenshot_like,
+        skipped=list(skipped),
+    )
+
+
+def check_source(
+    index: IndexBackend | None,
+    source: Source,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+    skipped: Sequence[NotRun] = (),
+) -> CheckResult:
+    """Check one photo; a photo that cannot be read gives a result with ``error`` set.
+
+    With ``index`` None (there is no local index), only what the photo says about itself
+    is read: pass a :class:`NotRun` for the index in ``skipped`` so the verdict says so.
+    """
+    hashed = hash_for_query(source, _wants_features(index), _foreign_kinds(index))
+    return _result(index, *hashed, threshold, top, skipped)
+
+
+def _foreign_kinds(index: IndexBackend | None) -> tuple[str, ...]:
+    """The kinds of other tools' hashes (imagehash pHash) the index holds, if any."""
+    return () if index is None else index.foreign_kinds()
+
+
+def _wants_features(index: IndexBackend | None) -> bool:
+    """Local features of a query are worth computing only if the index holds some."""
+    return index is not None and index.has_features()
+
+
+@dataclass(frozen=True)
+class OnlineRequest:
+    """Ask web reverse-search providers too (only when the user asked: see revimg.online.search)."""
+
+    names: tuple[str, ...]
+    settings: OnlineSettings
+    image_url: str | None = None
+    use_cache: bool = True
+    client: httpx.Client | None = None
+
+
+def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResult]:
+    from revimg.online.search import search_online
+
+    if request.image_url is not None:  # only the address leaves the machine, never bytes
+        data = None
+    elif source.data is not None:
+        data = source.data
+    else:
+        assert source.path is not None
+        try:
+            data = decoding.read_bytes(source.path, source.label)
+        except ImageError:
+            return []  # the local check reports the unreadable file
+    if data is None and request.image_url is None:
+        return []
+    return search_online(
+        list(request.names),
+        image_bytes=data,
+        image_url=request.image_url,
+        settings=request.settings,
+        client=request.client,
+        use_cache=request.use_cache,
+    )
+
+
+def check_sources(
+    index: IndexBackend | None,
+    sources: Iterable[Source],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+    jobs: int = 1,
+    online: OnlineRequest | None = None,
+    skipped: Sequence[NotRun] = (),
+) -> Iterator[CheckResult]:
+    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
+
+    With ``online``, each photo is also searched on the web, concurrently with the local
+    search (a few photos at a time); the provider results land in ``CheckResult.online``,
+    and a provider that failed makes the photo's verdict ``incomplete`` unless some part
+    found a match. ``index`` None means there is no local index (see :func:`check_source`);
+    ``skipped`` names the parts that did not run for every photo.
+    """
+    sources = list(sources)
+    pending: list[Future[list[ProviderResult]]] = []
+    web = ThreadPoolExecutor(max_workers=ONLINE_PHOTOS_AT_ONCE) if online is not None else None
+    try:
+        if web is not None and online is not None:
+            pending = [web.submit(_search_online, online, s) for s in sources]
+        for i, result in enumerate(_local(index, sources, threshold, top, jobs, skipped)):
+            if online is not None:
+                result.online = list(pending[i].result())
+            yield result
+    finally:
+        if web is not None:
+            for future in pending:
+                future.cancel()
+            web.shutdown(wait=True)
+
+
+#: The index a batch-check worker process searches (opened by :func:`_open_in_worker`).
+_worker_index: IndexBackend | None = None
+
+
+def _open_in_worker(parent: int, location: str | None) -> None:
+    """Worker initializer: exit with the parent; open the index to search it here too."""
+    from revimg.index.builder import exit_with_parent
+    from revimg.index.store import open_index
+
+    exit_with_parent(parent)
+    global _worker_index
+    if location is not None:
+        try:
+            _worker_index = open_index(location)
+        except RevimgError:
+            _worker_index = None  # the parent searches what this worker hashes
+
+
+def _check_in_worker(
+    source: Source,
+    with_features: bool,
+    threshold: float,
+    top: int,
+    skipped: Sequence[NotRun] = (),
+    foreign_kinds: tuple[str, ...] = (),
+) -> CheckResult | Hashed:
+    """Hash one photo and, when this worker has the index open, search it too."""
+    hashed = hash_for_query(source, with_features, foreign_kinds)
+    if _worker_index is None:
+        return hashed
+    return _result(_worker_index, *hashed, threshold, top, skipped)
+
+
+def _local(
+    index: IndexBackend | None,
+    sources: list[Source],
+    threshold: float,
+    top: int,
+    jobs: int,
+    skipped: Sequence[NotRun],
+) -> Iterator[CheckResult]:
+    if jobs <= 1 or index is None:
+        for source in sources:
+            yield check_source(index, source, threshold=threshold, top=top, skipped=skipped)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
+
+    # Workers search too when they can map the index's search files: the search is half
+    # the work of a check at ten million entries, too much for the parent alone.
+    location = index.location if index.shared_search_files() else None
+    work = partial(
+        _check_in_worker,
+        with_features=_wants_features(index),
+        threshold=threshold,
+        top=top,
+        skipped=tuple(skipped),
+        foreign_kinds=index.foreign_kinds(),
+    )
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)
+    ) as pool:
+        for done in pool.map(work, sources, chunksize=2):
+            if isinstance(done, CheckResult):
+                yield done
+            else:
+                yield _result(index, *done, threshold, top, skipped)
+
+
+def check_paths(
+    index: IndexBackend,
+    paths: Iterable[str | Path],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+) -> Iterator[CheckResult]:
+    """Check photo files in order, one result each."""
+    sources = (Source(str(p), path=Path(p)) for p in paths)
+    return check_sources(index, sources, threshold=threshold, top=top)
+
+
+def check(
+    index: IndexBackend | None,
+    photos: Iterable[str | Path | bytes],
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    top: int = DEFAULT_TOP,
+    jobs: int = 1,
+) -> list[CheckResult]:
+    """Check photos (file paths, or a photo's bytes) against ``index``, one result each,
+    in order; ``jobs`` > 1 spreads the work over that many processes.
+
+    With ``index`` None, only what each photo says about itself is read, and each result
+    says so (``not_run``: the index part; its verdict is ``incomplete`` unless the
+    metadata is evidence on its own). A photo that cannot be read gives a result with
+    ``error`` set; nothing here raises for one bad photo.
+    """
+    sources = [
+        Source(f"<photo {i + 1} (bytes)>", data=p)
+        if isinstance(p, bytes)
+        else Source(str(p), path=Path(p))
+        for i, p in enumerate(photos)
+    ]
+    skipped = (
+        ()
+        if index is not None
+        else (NotRun("index", "missing", "no index was given, so no known photos were compared"),)
+    )
+    return list(
+        check_sources(index, sources, threshold=threshold, top=top, jobs=jobs, skipped=skipped)
+    )
