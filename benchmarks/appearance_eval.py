@@ -10,16 +10,16 @@ measures its score on
   and overlays: a dating-app card with text over a dark gradient on the bottom third, a
   time-stamp pill, rounded corners on a page, a round avatar, a photo at 60 % scale in a
   chat bubble), also applied to tight face crops; the transform is the one
-  ``features.measure`` fits (query and mirrored query, the one with more inliers), scored
+  ``verify.measure`` fits (query and mirrored query, the one with more inliers), scored
   when it has at least 8 inliers;
 - HARD NEGATIVES: (a) each pair of shots of one scene (``X`` / ``X_2``, the three
   ``grand_canyon`` shots), both ways, whole and cropped; (b) same-person face-aligned
   pairs: each photo of a person pair cropped around the face with the same relative framing
   (by the eyes, through a similarity transform), at 256 and 512 px, so that the faces line
   up; (c) the same with small random shifts and scales; (d) unrelated photos. Each is scored
-  with the transform ``features.measure`` fits (when it has >= 4 inliers) and with the
+  with the transform ``verify.measure`` fits (when it has >= 4 inliers) and with the
   alignment transform that is known (identity-like for aligned crops), and the geometric
-  verdict (``features.accept``) is reported beside it.
+  verdict (``verify.accept``) is reported beside it.
 
 Faces: OpenCV's Haar cascade when this OpenCV has one (``cv2.CascadeClassifier``); OpenCV 5
 dropped it from the main package, and then the eye positions annotated by hand below are
@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 from revimg.imaging import appearance as A  # noqa: E402
 from revimg.imaging import features as F  # noqa: E402
 from revimg.imaging.decoding import decode  # noqa: E402
+from revimg.matching import verify  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import encode  # noqa: E402
@@ -298,10 +299,10 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
-def _best(q: F.Features, qm: F.Features | None, c: F.Features) -> F.Verification | None:
-    found = [F.measure(q, c)]
+def _best(q: F.Features, qm: F.Features | None, c: F.Features) -> verify.Verification | None:
+    found = [verify.measure(q, c)]
     if qm is not None:
-        found.append(F.measure(qm, c, mirrored=True))
+        found.append(verify.measure(qm, c, mirrored=True))
     got = [v for v in found if v is not None]
     return max(got, key=lambda v: v.inliers) if got else None
 
@@ -398,11 +399,11 @@ def main(argv: list[str] | None = None) -> int:
         feats, sig = index(c_img)
         q, qm = F.extract_with_mirror(q_img)
         v = _best(q, qm, feats)
-        neg_geo[kind].append((0 if v is None else v.inliers, F.accept(v)))
+        neg_geo[kind].append((0 if v is None else v.inliers, verify.accept(v)))
         found = []
         if v is not None and v.inliers >= MIN_INLIERS_NEG and v.transform is not None:
             found.append(("measured", score(q_img, sig, v.transform, c_img.size, v.mirrored)))
-            if F.accept(v):
+            if verify.accept(v):
                 found.append(("accepted", found[-1][1]))
         if known is not None:
             found.append(("aligned", score(q_img, sig, known, c_img.size)))
@@ -480,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(
         "\nHARD NEGATIVES (conclusive comparisons; [measured]: transform fitted by "
-        "features.measure, >= 4 inliers; [accepted]: of those, passed features.accept; "
+        "verify.measure, >= 4 inliers; [accepted]: of those, passed verify.accept; "
         "[aligned]: the known alignment)"
     )
     print(f"{'kind [transform]':<50}{'n':>5}{'max':>8}{'p95':>8}{'median':>8}{'few':>5}  highest")
@@ -492,12 +493,12 @@ def main(argv: list[str] | None = None) -> int:
             f"{_pct(xs, 50):>8.3f}{inconclusive.get(k, 0):>5}  {top}"
         )
     print("  (few: comparisons with fewer than MIN_CELLS cells, which the rule never calls copies)")
-    print("\ngeometry of the negatives (features.measure on query and mirrored query):")
+    print("\ngeometry of the negatives (verify.measure on query and mirrored query):")
     for kind, g in neg_geo.items():
         inl = [i for i, _ in g]
         print(
             f"  {kind:<42} pairs {len(g):>4}  inliers {min(inl):>3}-{max(inl):<3} "
-            f"(median {int(np.median(inl))})  accepted by features.accept: {sum(a for _, a in g)}"
+            f"(median {int(np.median(inl))})  accepted by verify.accept: {sum(a for _, a in g)}"
         )
     lo_true = min(all_true) if all_true else float("nan")
     hi_neg = max(hard) if hard else float("nan")

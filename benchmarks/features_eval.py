@@ -39,6 +39,8 @@ from accuracy import EDITS, encode, low_detail_images, split, upright  # noqa: E
 
 from revimg.imaging import features as F  # noqa: E402
 from revimg.imaging.decoding import decode  # noqa: E402
+from revimg.index import feature_search  # noqa: E402
+from revimg.matching import verify  # noqa: E402
 
 PAIR = re.compile(r"_2$")
 
@@ -90,9 +92,11 @@ def _pct(xs: list[float], q: float) -> float:
     return float(np.percentile(xs, q)) if xs else float("nan")
 
 
-def _best(q: F.Features, qm: F.Features, c: F.Features) -> F.Verification | None:
+def _best(q: F.Features, qm: F.Features, c: F.Features) -> verify.Verification | None:
     """Unfiltered measurement of a pair: the better of query and mirrored query."""
-    found = [v for v in (F.measure(q, c), F.measure(qm, c, mirrored=True)) if v is not None]
+    found = [
+        v for v in (verify.measure(q, c), verify.measure(qm, c, mirrored=True)) if v is not None
+    ]
     return max(found, key=lambda v: v.inliers) if found else None
 
 
@@ -115,7 +119,7 @@ def _describe_header() -> str:
     )
 
 
-def _describe(label: str, vs: list[F.Verification | None]) -> str:
+def _describe(label: str, vs: list[verify.Verification | None]) -> str:
     got = [v for v in vs if v is not None]
     if not got:
         return f"{label:<36}{len(vs):>5}  (no transform could be fitted)"
@@ -123,7 +127,7 @@ def _describe(label: str, vs: list[F.Verification | None]) -> str:
     for _, get, fmt in _COLUMNS:
         xs = [get(v) for v in got]
         cells.append(f"{fmt.format(min(xs)) + '-' + fmt.format(max(xs)):>12}")
-    return f"{label:<36}{len(vs):>5}" + "".join(cells) + f"{sum(F.accept(v) for v in got):>10}"
+    return f"{label:<36}{len(vs):>5}" + "".join(cells) + f"{sum(verify.accept(v) for v in got):>10}"
 
 
 def simulate(
@@ -153,7 +157,7 @@ def simulate(
             yield len(indexed) + i, F.Features(np.zeros((n, 2), np.float32), d ^ flips, 512, 512)
 
     t0 = time.perf_counter()
-    searcher = F.FeatureSearcher(items())
+    searcher = feature_search.FeatureSearcher(items())
     build = time.perf_counter() - t0
     found: dict[str, list[int]] = defaultdict(list)
     t0 = time.perf_counter()
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             blobs.append(blob)
             feats.append(F.from_blob(blob))
     t0 = time.perf_counter()
-    searcher = F.FeatureSearcher(enumerate(feats))
+    searcher = feature_search.FeatureSearcher(enumerate(feats))
     build_s = time.perf_counter() - t0
     n_feats = [len(f) for f in feats]
     print(
@@ -231,11 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     # -- queries ---------------------------------------------------------------------------
     hits: dict[str, list[int]] = defaultdict(list)
     retrieved: dict[str, list[int]] = defaultdict(list)
-    source_v: dict[str, list[F.Verification | None]] = defaultdict(list)
+    source_v: dict[str, list[verify.Verification | None]] = defaultdict(list)
     fps: dict[str, list[int]] = defaultdict(list)
-    same_scene: list[F.Verification | None] = []
+    same_scene: list[verify.Verification | None] = []
     same_scene_rows: list[tuple[int, str]] = []
-    wrong_best: list[F.Verification | None] = []
+    wrong_best: list[verify.Verification | None] = []
     misses: list[str] = []
     false_alarms: list[str] = []
     q_extract_s = cand_s = verify_s = 0.0
@@ -253,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         t2 = time.perf_counter()
         accepted = []
         for image_id, _score in cands:
-            v = F.verify(q, feats[image_id], mirrored_query=qm)
+            v = verify.verify(q, feats[image_id], mirrored_query=qm)
             if v is not None:
                 accepted.append((v.inliers, -image_id, image_id, v))
         t3 = time.perf_counter()
@@ -324,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             false_alarms.append(f"low-detail {label} -> {names[best[0]]}")
 
     # -- screenshots sharing app chrome: distractor screenshot vs indexed screenshot ---------
-    chrome: list[F.Verification | None] = []
+    chrome: list[verify.Verification | None] = []
     for d in distractors:
         if d not in screenshots:
             break
@@ -333,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
             chrome.append(_best(q, qm, screenshots[p][0]))
 
     # -- the same watermark over different photos: distractor vs indexed, both watermarked --
-    watermark: list[F.Verification | None] = []
+    watermark: list[verify.Verification | None] = []
     for tiled in (False, True):
         marked = {
             p: F.extract_with_mirror(
@@ -389,11 +393,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         "\nacceptance rule: "
-        f"inliers >= {F.MIN_INLIERS}, inlier ratio >= {F.MIN_INLIER_RATIO}, "
-        f"scale {F.MIN_SCALE}-{F.MAX_SCALE}, box area >= {F.MIN_BOX_AREA}, "
-        f"inlier cells >= {F.MIN_CELLS}, coverage >= {F.MIN_COVERAGE}, "
-        f"coverage + agreement >= {F.MIN_EVIDENCE}; "
-        f"RANSAC threshold {F.REPROJ_PX} px at {F.WORK_SIDE} px"
+        f"inliers >= {verify.MIN_INLIERS}, inlier ratio >= {verify.MIN_INLIER_RATIO}, "
+        f"scale {verify.MIN_SCALE}-{verify.MAX_SCALE}, box area >= {verify.MIN_BOX_AREA}, "
+        f"inlier cells >= {verify.MIN_CELLS}, coverage >= {verify.MIN_COVERAGE}, "
+        f"coverage + agreement >= {verify.MIN_EVIDENCE}; "
+        f"RANSAC threshold {verify.REPROJ_PX} px at {F.WORK_SIDE} px"
     )
     true_all = [v for name, vs in source_v.items() if name in edits for v in vs]
     print(_describe_header())
@@ -408,16 +412,16 @@ def main(argv: list[str] | None = None) -> int:
         ("photos sharing a watermark", watermark),
     ):
         print(_describe(label, vs))
-        strong = [v for v in vs if v is not None and v.inliers >= F.MIN_INLIERS]
+        strong = [v for v in vs if v is not None and v.inliers >= verify.MIN_INLIERS]
         if strong:
-            print(_describe(f"  of which >= {F.MIN_INLIERS} inliers", strong))
+            print(_describe(f"  of which >= {verify.MIN_INLIERS} inliers", strong))
     for name in EXTRA_EDITS:
         print(_describe(f"  (extra) {name}", source_v[name]))
     for _, line in sorted(same_scene_rows, key=lambda t: -t[0])[:6]:
         print(f"  {line}")
 
     # -- retrieval at scale: where would the source rank among 1e5 unrelated photos? --------
-    everything = F.FeatureSearcher(enumerate(every[p] for p in paths))
+    everything = feature_search.FeatureSearcher(enumerate(every[p] for p in paths))
     noise: list[float] = []
     truth: list[tuple[str, float]] = []
     all_pos = {p: i for i, p in enumerate(paths)}
@@ -430,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
             k += 1
             scores = np.maximum(everything._scores(q), everything._scores(qm))
             noise.extend(s for i, s in enumerate(scores) if i not in same)
-            if len(q) >= F.MIN_INLIERS:
+            if len(q) >= verify.MIN_INLIERS:
                 truth.append((name, float(scores[all_pos[path]])))
     noise_sorted = np.sort(noise)
     expected_rank = {

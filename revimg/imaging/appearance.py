@@ -15,7 +15,7 @@ same place) share corners. This module adds a second check after the geometric o
    most faint edge hints.
 2. :func:`similarity` - at query time, the query's grey working copy (mirrored when the
    transform was fitted to the mirrored query) is warped into the candidate's working frame
-   with the fitted 2 x 3 similarity (:attr:`revimg.imaging.features.Verification.transform`), and
+   with the fitted 2 x 3 similarity (:attr:`revimg.matching.verify.Verification.transform`), and
    the same signs are computed for the cells the query covers whole. Cells that are flat in
    the query or in the candidate (a circular mask, the page around a rounded card, sky) are
    not compared. Each compared cell scores the share of its signs that agree, weighted by
@@ -32,14 +32,14 @@ compared cells (:attr:`Appearance.agrees`).
   blur r2, greyscale, brightness +30 %, contrast -30 %, 5 degree rotation, centre and corner
   crops to 60 %, mirror, a dating-app card with text over a dark gradient on the bottom
   third, a time-stamp pill, rounded corners on a page, a round avatar of 200-480 px, a
-  photo at 60 % in a chat bubble), scored with the transform ``features.measure`` fits:
+  photo at 60 % in a chat bubble), scored with the transform ``verify.measure`` fits:
   min 0.888 (JPEG q30 of a low-detail photo), 5th percentile >= 0.980 for every edit,
   at least 46 cells compared; margin +0.108;
 - hard negatives (396 conclusive comparisons): two shots of one scene (X / X_2, the three
   grand_canyon shots) whole and cropped, <= 0.605; the same person in two shots, face
   crops aligned by the eyes at four framings (and with random shifts of up to 4 % and
   scales of 0.92-1.08), scored with the known alignment <= 0.565 and with the transform
-  features.measure fits (4-19 inliers) <= 0.663; other people aligned the same way
+  verify.measure fits (4-19 inliers) <= 0.663; other people aligned the same way
   <= 0.643; unrelated photos <= 0.521; margin +0.117.
 
 Limits: the score compares pictures at 4 px blocks of the 512 px working copy, so a copy
@@ -227,8 +227,8 @@ def similarity(
     """Compare the query, warped onto the candidate by ``transform``, with its signature.
 
     ``transform`` is 2 x 3, query working pixels -> candidate working pixels
-    (:attr:`revimg.imaging.features.Verification.transform`); with ``mirrored`` it maps the
-    left-right mirrored query, as ``features.measure(..., mirrored=True)`` fits it.
+    (:attr:`revimg.matching.verify.Verification.transform`); with ``mirrored`` it maps the
+    left-right mirrored query, as ``verify.measure(..., mirrored=True)`` fits it.
     ``candidate_size`` (the indexed photo's size), when given, is checked against the
     signature. Only cells that the query covers whole, and that are textured in the
     signature and in the warped query, are compared; each scores the share of its sign bits

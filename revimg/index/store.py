@@ -1297,26 +1297,29 @@ class SQLiteIndex:
         """The inverted file over every photo's local features: the saved file, extended
         in memory by the few photos added since it was built, or else built again."""
         from revimg.imaging import features
+        from revimg.index import feature_search
 
         stamp = self.stamp()
         if self._searcher is not None and self._searcher[0] == stamp:
             return self._searcher[1]
         path = self._folder / FEATURES_NAME if self._folder is not None else None
-        found = features.FeatureSearcher.load(path) if path is not None else None
+        found = feature_search.FeatureSearcher.load(path) if path is not None else None
         extra = self._features_extension(found) if found is not None else None
         if found is not None and extra is not None:
             searcher = found[1]
             held = tally.stored(self._conn, self._meta("write_token") or "")
             if held is not None and held.features_removed and found[0] != stamp:
-                searcher = features.PrunedSearcher(
+                searcher = feature_search.PrunedSearcher(
                     searcher, held.features_removed, self._with_features
                 )
             if extra:
-                searcher = features.ExtendedSearcher(searcher, features.FeatureSearcher(extra))
+                searcher = feature_search.ExtendedSearcher(
+                    searcher, feature_search.FeatureSearcher(extra)
+                )
             self._searcher = (stamp, searcher)
             return searcher
         rows = self._conn.execute("SELECT image_id, blob FROM features ORDER BY image_id")
-        made = features.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
+        made = feature_search.FeatureSearcher((i, features.from_blob(b)) for i, b in rows)
         if path is not None:
             try:
                 made.save(path, self._features_label() or stamp)
@@ -1460,9 +1463,9 @@ class SQLiteIndex:
             if table is None or table.stamp != stamp or table.rows != len(cache):
                 return False
         if self.has_features():
-            from revimg.imaging import features
+            from revimg.index import feature_search
 
-            found = features.FeatureSearcher.load(self._folder / FEATURES_NAME)
+            found = feature_search.FeatureSearcher.load(self._folder / FEATURES_NAME)
             if found is None or self._features_extension(found) is None:
                 return False
         if self.foreign_kinds():

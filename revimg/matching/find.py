@@ -444,9 +444,9 @@ def feature_score(inliers: int) -> float:
 
     1.0 is kept for identical fingerprints, so that it never suggests more than it shows.
     """
-    from revimg.imaging import features
+    from revimg.matching import verify
 
-    low = features.MIN_INLIERS
+    low = verify.MIN_INLIERS
     return min(0.99, 0.75 + 0.25 * (inliers - low) / (3 * low))
 
 
@@ -539,7 +539,7 @@ def _feature_matches(
     looks = [look for look in looks if look[2] is not None and len(look[2])]
     if not looks or not index.has_features():
         return []
-    from revimg.imaging import features  # OpenCV: only when there are features to compare
+    from revimg.matching import verify
 
     searcher = index.feature_searcher()
     # image id -> (verification, query view kind, query box); the most inliers wins
@@ -560,7 +560,7 @@ def _feature_matches(
         for image_id in wanted:
             if image_id not in stored:
                 continue
-            v = features.verify(found_features, stored[image_id], mirrored_query=mirrored)
+            v = verify.verify(found_features, stored[image_id], mirrored_query=mirrored)
             if v is None or feature_score(v.inliers) < threshold:
                 continue
             if not _looks_the_same(grey, v, stored[image_id]):

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageOps
 from revimg.imaging import appearance as A
 from revimg.imaging import features as F
 from revimg.imaging.decoding import decode
+from revimg.matching import verify
 from tests.conftest import REPO, STOCK
 
 PERSON = "kphotoalbum__bar55.jpg"
@@ -35,10 +36,12 @@ def reencode(img: Image.Image, quality: int = 60) -> Image.Image:
     return decode(buf.getvalue(), "query").image
 
 
-def measured(query: Image.Image, candidate: Image.Image) -> F.Verification:
+def measured(query: Image.Image, candidate: Image.Image) -> verify.Verification:
     q, qm = F.extract_with_mirror(query)
     c = F.extract(candidate)
-    found = [v for v in (F.measure(q, c), F.measure(qm, c, mirrored=True)) if v is not None]
+    found = [
+        v for v in (verify.measure(q, c), verify.measure(qm, c, mirrored=True)) if v is not None
+    ]
     assert found
     return max(found, key=lambda v: v.inliers)
 
@@ -115,7 +118,7 @@ def test_reencoded_cropped_copy_scores_above_the_threshold() -> None:
         w, h = img.size
         query = reencode(img.crop((w // 10, h // 8, w - w // 6, h)), quality=50)
         v = measured(query, img)
-        assert F.accept(v) and v.transform is not None
+        assert verify.accept(v) and v.transform is not None
         r = A.similarity(query, A.signature(img), v.transform, img.size, mirrored=v.mirrored)
         assert r.agrees, (name, r)
         assert r.score >= A.THRESHOLD + 0.05

@@ -139,8 +139,7 @@ def test_search_files_are_bound_to_the_state_of_their_database(
     """Two copies of one index, each changed through revimg to the same generation: their
     stamps differ (a token drawn by every write), so files copied from one to the other
     are not current there and are rebuilt from its own database."""
-    from revimg.imaging import features
-    from revimg.index import search
+    from revimg.index import feature_search, search
 
     first, second = tmp_path / "first", tmp_path / "second"
     shutil.copytree(built_index, first)
@@ -163,7 +162,7 @@ def test_search_files_are_bound_to_the_state_of_their_database(
         check_paths_result = list(check_paths(b, QUERIES))
         assert all(r.error is None for r in check_paths_result)
     assert search.read_cache(second / CACHE_NAME).stamp == stamp_b  # type: ignore[union-attr]
-    loaded = features.FeatureSearcher.load(second / FEATURES_NAME)
+    loaded = feature_search.FeatureSearcher.load(second / FEATURES_NAME)
     assert loaded is not None and loaded[0] == label_b  # rebuilt from the second's database
 
 
@@ -176,18 +175,18 @@ def test_a_features_file_whose_offsets_ask_for_terabytes_is_rebuilt(
 
     import numpy as np
 
-    from revimg.imaging import features
+    from revimg.index import feature_search
 
     location = tmp_path / "index"
     shutil.copytree(built_index, location)
     expected = _answers(location)
     path = location / FEATURES_NAME
     data = bytearray(path.read_bytes())
-    header = features.FeatureSearcher._FILE_HEADER
+    header = feature_search.FeatureSearcher._FILE_HEADER
     _, _, n_ids, n_words, n_offsets, _, _, _ = header.unpack_from(data)
-    at = features._align(header.size)
-    at = features._align(at + n_ids * 8)
-    at = features._align(at + n_words * 4)  # the offsets (uint64) start here
+    at = feature_search._align(header.size)
+    at = feature_search._align(at + n_ids * 8)
+    at = feature_search._align(at + n_words * 4)  # the offsets (uint64) start here
     offsets = np.frombuffer(bytes(data[at : at + n_offsets * 8]), "<u8").copy()
     offsets[len(offsets) // 2 :] = 1 << 40  # every later word "has" a trillion postings
     data[at : at + n_offsets * 8] = offsets.tobytes()

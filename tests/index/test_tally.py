@@ -19,8 +19,8 @@ from revimg.index import tally
 from revimg.index.store import Entry, PlainBankBatch, SQLiteIndex, open_index
 from revimg.matching.checker import check_paths
 from tests.conftest import STOCK
-from tests.reliability_figures import REVIMG, cli_env
 from tests.index.test_store import fake_hashes
+from tests.reliability_figures import REVIMG, cli_env
 
 
 def kept(index: SQLiteIndex) -> tally.Tally | None:
@@ -284,8 +284,7 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
     and searched beside it, up to a limit; a removal builds it again."""
     import shutil
 
-    from revimg.imaging import features
-    from revimg.index import builder
+    from revimg.index import builder, feature_search
     from revimg.index import store as index_module
     from revimg.index.store import FEATURES_NAME
 
@@ -330,7 +329,7 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
         after = (folder / FEATURES_NAME).read_bytes()
         assert after != rebuilt
     with open_index(folder) as again:  # a file built after the removal needs no floor
-        found = features.FeatureSearcher.load(folder / FEATURES_NAME)
+        found = feature_search.FeatureSearcher.load(folder / FEATURES_NAME)
         assert found is not None and again._features_extension(found) == []
         assert _found_by_features(again, _crop_of(taken, tmp_path / "taken.jpg"), taken)
         assert (folder / FEATURES_NAME).read_bytes() == after

@@ -170,13 +170,14 @@ def test_appearance_gate_rejects_a_second_shot_whose_details_line_up() -> None:
     import dataclasses
 
     from revimg.imaging import appearance, features
+    from revimg.matching import verify
     from revimg.matching.find import _looks_the_same
     from tests.imaging.test_appearance import PERSON, SECOND_SHOT, aligned_face, reencode, scale_to
 
     known = aligned_face(PERSON)
     stored = dataclasses.replace(features.extract(known), appearance=appearance.signature(known))
     for query, same in ((reencode(known, quality=50), True), (aligned_face(SECOND_SHOT), False)):
-        v = features.Verification(
+        v = verify.Verification(
             inliers=30,
             matches=60,
             inlier_ratio=0.5,
