@@ -25,9 +25,9 @@ _EXPORTS = {
     "open_index": "revimg.index.store",
     "check": "revimg.matching.checker",
     "check_paths": "revimg.matching.checker",
-    "CheckResult": "revimg.matching.find",
-    "Match": "revimg.matching.find",
-    "NotRun": "revimg.matching.find",
+    "CheckResult": "revimg.matching.result",
+    "Match": "revimg.matching.result",
+    "NotRun": "revimg.matching.result",
     "PRESETS": "revimg.matching.find",
     "RevimgError": "revimg.errors",
     "ImageError": "revimg.errors",
@@ -71,7 +71,8 @@ if TYPE_CHECKING:
     )
     from revimg.index.store import open_index
     from revimg.matching.checker import check, check_paths
-    from revimg.matching.find import PRESETS, CheckResult, Match, NotRun
+    from revimg.matching.find import PRESETS
+    from revimg.matching.result import CheckResult, Match, NotRun
 
 
 def __getattr__(name: str) -> Any:

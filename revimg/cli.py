@@ -441,7 +441,8 @@ def check(
     """
     from revimg.imaging.sources import from_args
     from revimg.matching.checker import check_sources
-    from revimg.matching.find import NO_INDEX_HINTS, PRESETS
+    from revimg.matching.find import PRESETS
+    from revimg.matching.result import NO_INDEX_HINTS
     from revimg.report.words import CHECK_CSV_FIELDS, Writer, check_rows
 
     chosen = _format(fmt)
@@ -538,7 +539,7 @@ def _open_for_check(index: Path | None, request: Any) -> tuple[Any, tuple[Any, .
     itself (and searches online if asked); an index named with --index that is not there
     is an error, unless an online search was asked for.
     """
-    from revimg.matching.find import NotRun
+    from revimg.matching.result import NotRun
 
     try:
         return _open(index), ()

@@ -20,7 +20,8 @@ from revimg.errors import ImageError, RevimgError
 from revimg.imaging import decoding, hashing
 from revimg.imaging.sources import Source
 from revimg.index.store import IndexBackend
-from revimg.matching.find import DEFAULT_THRESHOLD, DEFAULT_TOP, CheckResult, NotRun, find_matches
+from revimg.matching.find import DEFAULT_THRESHOLD, DEFAULT_TOP, find_matches
+from revimg.matching.result import CheckResult, NotRun
 
 if TYPE_CHECKING:
     import httpx

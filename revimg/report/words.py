@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from revimg.matching.find import CheckResult, Match, NotRun
+from revimg.matching.result import CheckResult, Match, NotRun
 from revimg.text import csv_cell
 
 CHECK_CSV_FIELDS = (
