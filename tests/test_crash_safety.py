@@ -39,7 +39,9 @@ import pytest
 from PIL import Image
 
 from revimg.imaging import decoding, hashing
-from revimg.index.store import _MIGRATIONS, DB_NAME, SCHEMA_VERSION, open_index
+from revimg.index.backend import DB_NAME
+from revimg.index.schema import MIGRATIONS, SCHEMA_VERSION
+from revimg.index.store import open_index
 from revimg.matching.checker import check_paths
 from tests.conftest import STOCK
 from tests.reliability_figures import (
@@ -739,7 +741,7 @@ def _old_index(location: Path, version: int, photo_paths: list[Path]) -> None:
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         for number in range(version):
-            conn.executescript(_MIGRATIONS[number])
+            conn.executescript(MIGRATIONS[number])
         now = time.time()
         conn.executemany(
             "INSERT INTO meta (key, value) VALUES (?, ?)",

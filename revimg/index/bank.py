@@ -20,7 +20,6 @@ unless the caller asked to skip bad lines.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import itertools
 import json
@@ -34,15 +33,8 @@ from typing import Any, TextIO
 from revimg.errors import BankError
 from revimg.imaging import foreign
 from revimg.imaging.hashing import View
-from revimg.index.store import (
-    DB_NAME,
-    NO_PDQ,
-    VIEW_NAMES,
-    Entry,
-    PlainBankBatch,
-    SQLiteIndex,
-    open_index,
-)
+from revimg.index.backend import NO_PDQ, VIEW_NAMES, Entry, PlainBankBatch
+from revimg.index.store import SQLiteIndex, opened_or_removed
 from revimg.text import csv_cell, from_csv_cell
 
 FORMAT_NAME = "revimg-hash-bank"
@@ -593,27 +585,7 @@ def import_into(
     If the import fails, an index this call created is removed again: a bad bank leaves
     no empty index behind, and an existing index is left as it was.
     """
-    with removed_if_new(location) as folder, open_index(folder, create=True) as index:
+    with opened_or_removed(location) as index:
         stats = import_lines(index, source, origin, where, skip_bad=skip_bad)
         index.refresh()
     return stats
-
-
-@contextlib.contextmanager
-def removed_if_new(location: str | Path) -> Iterator[Path]:
-    """The index folder at ``location``; if the block fails, an index (and a folder) that
-    did not exist before it are removed again, so a failed first import leaves nothing.
-    """
-    folder = Path(location)
-    folder_existed = folder.exists()
-    db_existed = (folder / DB_NAME).exists()
-    try:
-        yield folder
-    except BaseException:
-        if not db_existed:
-            for leftover in folder.glob(f"{DB_NAME}*"):
-                leftover.unlink(missing_ok=True)
-            if not folder_existed:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-        raise

@@ -29,7 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 from revimg.errors import FetchError, IndexMissing, RevimgError, UsageError
 from revimg.index import bank
-from revimg.index.store import DB_NAME, BankSource, SQLiteIndex, open_index
+from revimg.index.backend import DB_NAME, BankSource
+from revimg.index.store import SQLiteIndex, open_index, opened_or_removed
 
 if TYPE_CHECKING:
     import httpx
@@ -409,7 +410,7 @@ def import_url(
     folder = Path(location).expanduser()
     # the index is opened (or made: open_index checks and creates the folder) first, since
     # the download goes into its folder; a failed first import leaves nothing behind
-    with bank.removed_if_new(folder), open_index(folder, create=True) as index:
+    with opened_or_removed(folder) as index:
         got = download(
             url,
             folder,

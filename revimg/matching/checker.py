@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from revimg.errors import ImageError, RevimgError
 from revimg.imaging import decoding, hashing
 from revimg.imaging.sources import Source
-from revimg.index.store import IndexBackend
+from revimg.index.backend import IndexBackend
 from revimg.matching.find import DEFAULT_THRESHOLD, DEFAULT_TOP, find_matches
 from revimg.matching.result import CheckResult, NotRun
 

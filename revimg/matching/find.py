@@ -24,7 +24,7 @@ import numpy as np
 from revimg.errors import IndexUnusable, UsageError
 from revimg.imaging import foreign
 from revimg.imaging.hashing import MIN_QUALITY, PDQ_BITS, VARIANTS, QueryHashes, hamming
-from revimg.index.store import VIEW_NAMES, Entry, IndexBackend
+from revimg.index.backend import VIEW_NAMES, Entry, IndexBackend
 from revimg.matching.result import Match
 
 #: Named thresholds: stricter finds fewer copies and accuses fewer innocent photos.

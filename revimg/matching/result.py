@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from revimg.index.store import Entry
+from revimg.index.backend import Entry
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from revimg.cli import app
 from revimg.errors import BankError
 from revimg.imaging import foreign
 from revimg.index import bank
-from revimg.index.store import NO_PDQ, SQLiteIndex, open_index
+from revimg.index.backend import NO_PDQ
+from revimg.index.store import SQLiteIndex, open_index
 from revimg.matching.checker import check_paths
 from tests.conftest import STOCK, SUSPECTS
 

@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from revimg.errors import BankError
 from revimg.imaging.hashing import MIN_QUALITY, ImageHashes, View
 from revimg.index import bank, metadata
-from revimg.index.store import Entry, PlainBankBatch, SQLiteIndex, open_index
+from revimg.index.backend import Entry, PlainBankBatch
+from revimg.index.store import SQLiteIndex, open_index
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEX_A = "0123456789abcdef" * 4
@@ -681,12 +682,12 @@ def test_not_utf8_in_the_middle_of_a_stream_is_named(tmp_path: Path) -> None:
 def test_schema_2_bank_keys_are_migrated_and_reimport_changes_nothing(tmp_path: Path) -> None:
     import sqlite3
 
-    from revimg.index import store as index_mod
+    from revimg.index import backend, schema
 
     folder = tmp_path / "old"
     folder.mkdir()
-    conn = sqlite3.connect(folder / index_mod.DB_NAME)
-    for script in index_mod._MIGRATIONS[:2]:
+    conn = sqlite3.connect(folder / backend.DB_NAME)
+    for script in schema.MIGRATIONS[:2]:
         conn.executescript(script)
     line = _plain_lines(1)[0]
     pdq, label = bytes.fromhex(line[:64]), line[65:]
@@ -714,12 +715,12 @@ def test_an_import_into_an_empty_index_leaves_it_in_wal_mode(tmp_path: Path) -> 
     index is back in WAL mode, where checks can read while others write."""
     import sqlite3
 
-    from revimg.index import store as index_mod
+    from revimg.index import backend
 
     ix = tmp_path / "ix"
     stats = bank.import_into(ix, "\n".join(_plain_lines(40)), "b", "b.txt")
     assert stats.added == 40
-    conn = sqlite3.connect(ix / index_mod.DB_NAME)
+    conn = sqlite3.connect(ix / backend.DB_NAME)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     finally:

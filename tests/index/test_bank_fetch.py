@@ -31,7 +31,8 @@ from revimg.cli import app
 from revimg.errors import FetchError
 from revimg.imaging.hashing import ImageHashes
 from revimg.index import bank_fetch
-from revimg.index.store import DB_NAME, open_index
+from revimg.index.backend import DB_NAME
+from revimg.index.store import open_index
 from tests.reliability_figures import REVIMG, cli_env, run_cli
 
 runner = CliRunner()

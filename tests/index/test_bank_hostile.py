@@ -83,7 +83,8 @@ def test_a_bank_name_that_is_a_local_path_is_never_opened_by_the_report(tmp_path
     private.write_bytes((STOCK / "kphotoalbum__jesper.jpg").read_bytes())
     query = SUSPECTS / "mirrored.jpg"
     # as a bank named "file" left it in an index made before that origin was refused
-    from revimg.index.store import Entry, open_index
+    from revimg.index.backend import Entry
+    from revimg.index.store import open_index
 
     with open_index(tmp_path / "index", create=True) as index:
         pdq = bytes.fromhex(_pdq(query))

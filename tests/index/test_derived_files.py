@@ -10,7 +10,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from revimg.index.store import CACHE_NAME, FEATURES_NAME, open_index
+from revimg.index.backend import CACHE_NAME, FEATURES_NAME
+from revimg.index.store import open_index
 from revimg.matching.checker import check_paths
 from tests.conftest import SUSPECTS
 

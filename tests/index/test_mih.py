@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from revimg.index import mih, search
-from revimg.index import store as index_mod
+from revimg.index import backend, derived, mih, search
+from revimg.index.store import open_index
 from tests.conftest import is_mapped
 
 
@@ -79,18 +79,18 @@ def test_index_uses_multi_index_above_the_size_limit(
 
     rng = np.random.default_rng(3)
     lines = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)).hex() + f" e{i}" for i in range(3000)]
-    with index_mod.open_index(tmp_path / "ix", create=True) as ix:
+    with open_index(tmp_path / "ix", create=True) as ix:
         import_lines(ix, "\n".join(lines), "bank", "bank.txt")
         queries = np.stack(
             [np.frombuffer(bytes.fromhex(ln.split()[0]), np.uint8) for ln in lines[:50]]
         )
         scanned = ix.search(queries, 32)
         assert ix.multi_index() is None
-    monkeypatch.setattr(index_mod, "MIH_MIN_ROWS", 1000)
-    with index_mod.open_index(tmp_path / "ix") as ix:
+    monkeypatch.setattr(derived, "MIH_MIN_ROWS", 1000)
+    with open_index(tmp_path / "ix") as ix:
         assert ix.search(queries, 32) == scanned
         assert ix.multi_index() is not None
-    assert (tmp_path / "ix" / index_mod.MIH_NAME).exists()
+    assert (tmp_path / "ix" / backend.MIH_NAME).exists()
     assert len(scanned) == 50
 
 

@@ -23,15 +23,9 @@ from revimg.errors import IndexMissing, IndexUnusable
 from revimg.imaging import decoding, hashing
 from revimg.imaging.hashing import MIN_QUALITY, ImageHashes, View
 from revimg.index import search
-from revimg.index.store import (
-    CACHE_NAME,
-    DB_NAME,
-    FEATURES_NAME,
-    SCHEMA_VERSION,
-    Entry,
-    SQLiteIndex,
-    open_index,
-)
+from revimg.index.backend import CACHE_NAME, DB_NAME, FEATURES_NAME, Entry
+from revimg.index.schema import SCHEMA_VERSION
+from revimg.index.store import SQLiteIndex, open_index
 from tests.conftest import is_mapped
 
 STOCK = Path(__file__).resolve().parents[2] / "examples" / "stock"

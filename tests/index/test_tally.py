@@ -16,7 +16,8 @@ import pytest
 
 from revimg.imaging.hashing import MIN_QUALITY
 from revimg.index import tally
-from revimg.index.store import Entry, PlainBankBatch, SQLiteIndex, open_index
+from revimg.index.backend import Entry, PlainBankBatch
+from revimg.index.store import SQLiteIndex, open_index
 from revimg.matching.checker import check_paths
 from tests.conftest import STOCK
 from tests.index.test_store import fake_hashes
@@ -115,7 +116,7 @@ def test_every_kind_of_write_keeps_the_tally(tmp_path: Path) -> None:
 
 
 def test_url_bank_replacements_and_hash_lists_keep_the_tally(tmp_path: Path) -> None:
-    from revimg.index.store import BankSource
+    from revimg.index.backend import BankSource
 
     fake = fake_hashes(60)
     with open_index(tmp_path / "index", create=True) as index:
@@ -284,9 +285,8 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
     and searched beside it, up to a limit; a removal builds it again."""
     import shutil
 
-    from revimg.index import builder, feature_search
-    from revimg.index import store as index_module
-    from revimg.index.store import FEATURES_NAME
+    from revimg.index import builder, derived, feature_search
+    from revimg.index.backend import FEATURES_NAME
 
     folder = tmp_path / "index"
     shutil.copytree(built_index, folder)
@@ -304,7 +304,7 @@ def test_a_photo_added_to_a_large_index_extends_the_features_file(
         assert index.shared_search_files()  # batch workers extend it the same way
     with open_index(folder) as fresh:  # another process: the same, from the files
         assert _found_by_features(fresh, query, added)
-        monkeypatch.setattr(index_module, "FEATURES_EXTENSION_MAX", 1)
+        monkeypatch.setattr(derived, "FEATURES_EXTENSION_MAX", 1)
         other = "palapeli__castle-maintenon.jpg"
         builder.run(fresh, [(STOCK / other, other)], jobs=1)
         fresh.refresh()  # two photos added since: built again
@@ -352,7 +352,7 @@ def test_a_photo_removed_from_a_large_index_leaves_the_features_file(
     file is built again."""
     import shutil
 
-    from revimg.index.store import FEATURES_NAME
+    from revimg.index.backend import FEATURES_NAME
 
     folder = tmp_path / "index"
     shutil.copytree(built_index, folder)
@@ -392,7 +392,7 @@ def test_a_features_file_from_a_copy_that_added_other_photos_is_not_extended(
     import shutil
 
     from revimg.index import builder
-    from revimg.index.store import FEATURES_NAME
+    from revimg.index.backend import FEATURES_NAME
 
     first, second = tmp_path / "first", tmp_path / "second"
     shutil.copytree(built_index, first)
