@@ -47,13 +47,14 @@ def connect(
     if address == LOCAL:
         from revimg.config import default_jobs
 
-        cluster = distributed.LocalCluster(
-            n_workers=workers or default_jobs(),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        with _keep_malloc():
+            cluster = distributed.LocalCluster(
+                n_workers=workers or default_jobs(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         try:
             with distributed.Client(cluster) as client:
                 yield client
@@ -74,6 +75,20 @@ def connect(
             ) from None
         _check_workers(client, address)
         yield client
+
+
+def _keep_malloc() -> Any:
+    """Dask config for the workers started here: without Dask's ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask sets it to 64 KiB in its workers to give memory back sooner; with it, hashing
+    (many large, short-lived arrays) took 40% longer a photo here (1.7 s against 2.4 s for
+    40 photos on one worker).
+    """
+    import dask
+
+    environ = dask.config.get("distributed.nanny.pre-spawn-environ", {})
+    kept = {k: v for k, v in environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
+    return dask.config.set({"distributed.nanny.pre-spawn-environ": kept})
 
 
 def _probe(address: str, timeout: float) -> None:
