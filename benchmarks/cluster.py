@@ -173,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain path: {figures['photos_per_hour_per_core']:,.0f} photos/hour/core")
     print(f"index on disk: {entry_bytes:,.0f} bytes/entry (with local features)")
     print(f"same rows in the three indexes: {same}")
+    load = os.getloadavg()[0]
+    figures["load_average_1min"] = load
+    print(f"machine load (1-minute average) at the end: {load:.1f} on {os.cpu_count()} cores")
+    if load > 0.5 * (os.cpu_count() or 1):
+        print("other work was running: the ratio and the overhead understate a quiet machine's")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0 if same else 1
