@@ -232,6 +232,37 @@ def _open(index: Path | None, *, create: bool = False) -> Any:
     return open_index(index_location(index), create=create)
 
 
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        metavar="ADDRESS",
+        envvar="REVIMG_CLUSTER",
+        help="Run on a Dask cluster: its scheduler's address (tcp://HOST:8786), or 'local' "
+        "for one worker process per core here. Photos and index must be at paths every "
+        "worker sees. Needs the dask extra. [env: REVIMG_CLUSTER]",
+        show_envvar=False,
+    ),
+]
+
+
+@contextmanager
+def _cluster(address: str | None) -> Iterator[Any]:
+    """A Dask client of the cluster at ``address`` (None: no cluster, nothing imported)."""
+    if not address:
+        yield None
+        return
+    from revimg.errors import ClusterEngineMissing
+
+    try:
+        from revimg.cluster import connect
+
+        with connect(address) as client:
+            yield client
+    except ClusterEngineMissing:
+        raise UsageError("--cluster needs the dask extra: pip install 'revimg-cli[dask]'") from None
+
+
 # -- hash --------------------------------------------------------------------------------
 
 
@@ -431,6 +462,7 @@ def check(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Table view: only the verdict line per photo.")
     ] = False,
+    cluster: ClusterOption = None,
 ) -> None:
     """Check photos against the local index: is each one a known photo?
 
@@ -455,7 +487,7 @@ def check(
         request = _online_request(online, no_online, image_url, no_cache, files)
         sources = from_args(files, _read_stdin)
         idx, skipped = _open_for_check(index, request)
-        with idx if idx is not None else nullcontext():
+        with idx if idx is not None else nullcontext(), _cluster(cluster) as client:
             writer = (
                 None
                 if chosen == "table"
@@ -467,8 +499,20 @@ def check(
             from revimg.config import default_jobs
 
             jobs = min(default_jobs(), len(sources)) if len(sources) >= 4 else 1
+            local = None
+            if client is not None:  # the web search (--online) stays on this machine
+                from revimg.cluster.check import searcher
+
+                local = searcher(client, idx, threshold=level, top=top, skipped=skipped)
             results = check_sources(
-                idx, sources, threshold=level, top=top, jobs=jobs, online=request, skipped=skipped
+                idx,
+                sources,
+                threshold=level,
+                top=top,
+                jobs=jobs,
+                online=request,
+                skipped=skipped,
+                local=local,
             )
             for source, result in zip(sources, results, strict=True):
                 counts[result.verdict or "error"] += 1
@@ -705,14 +749,16 @@ def _report_failures(stats: Any) -> None:
         _say(f"Error: {path}: {reason}")
 
 
-def _run_build(idx: Any, files: Any, meta: Path | None, jobs: int | None) -> Any:
+def _run_build(
+    idx: Any, files: Any, meta: Path | None, jobs: int | None, hasher: Any = None
+) -> Any:
     from revimg.index import builder
     from revimg.index import metadata as metadata_mod
 
     table = metadata_mod.load(meta) if meta is not None else None
     err = _err()
     if not err.is_terminal:
-        return builder.run(idx, files, meta=table, jobs=jobs)
+        return builder.run(idx, files, meta=table, jobs=jobs, hasher=hasher)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(
@@ -729,6 +775,7 @@ def _run_build(idx: Any, files: Any, meta: Path | None, jobs: int | None) -> Any
             files,
             meta=table,
             jobs=jobs,
+            hasher=hasher,
             on_planned=lambda n: progress.update(task, total=n),
             on_progress=lambda path, error: progress.advance(task),
         )
@@ -771,6 +818,15 @@ def index_build(
         bool, typer.Option("--prune", help="Drop entries whose files are gone from these folders.")
     ] = False,
     skip_bad: SkipBadOption = False,
+    cluster: ClusterOption = None,
+    send_bytes: Annotated[
+        bool,
+        typer.Option(
+            "--send-bytes",
+            help="With --cluster: read the photos here and send them to the workers (for "
+            "workers that cannot see the photos' folder).",
+        ),
+    ] = False,
 ) -> None:
     """Index every photo below folders; reruns only hash new or changed files.
 
@@ -786,9 +842,18 @@ def index_build(
                 raise UsageError(
                     f"{folder}: not a folder (use 'revimg index add' for single files)"
                 )
-        with _open(index, create=True) as idx:
+        if cluster and jobs is not None:
+            raise UsageError("--jobs and --cluster do not go together: the cluster's workers hash")
+        if send_bytes and not cluster:
+            raise UsageError("--send-bytes sends the photos to a cluster: give --cluster too")
+        with _cluster(cluster) as client, _open(index, create=True) as idx:
+            hasher = None
+            if client is not None:
+                from revimg.cluster.build import hasher as cluster_hasher
+
+                hasher = cluster_hasher(client, send_bytes=send_bytes)
             files = builder.folder_files(folders, problems.append)
-            stats = _run_build(idx, files, meta, jobs)
+            stats = _run_build(idx, files, meta, jobs, hasher)
             if prune:
                 stats.removed = builder.prune(idx, folders)
             idx.refresh()

@@ -9,7 +9,9 @@ Exception tree::
     ├── BankError             a hash bank or metadata file is malformed
     ├── FetchError            a hash bank could not be downloaded (host and reason)
     ├── UsageError            arguments that cannot work together
-    └── ProviderError         an online search provider failed (reported per provider)
+    ├── ProviderError         an online search provider failed (reported per provider)
+    └── ClusterError          a Dask cluster cannot be reached or used (revimg.cluster)
+        └── ClusterEngineMissing  the optional Dask engine is not installed
 """
 
 from __future__ import annotations
@@ -70,3 +72,11 @@ class ProviderError(RevimgError):
         self.kind = kind
         self.status = status
         super().__init__(f"{provider}: {reason}")
+
+
+class ClusterError(RevimgError):
+    """A Dask cluster cannot be reached or used; the message names the address and why."""
+
+
+class ClusterEngineMissing(ClusterError):
+    """The cluster engine (the optional ``dask[distributed]`` packages) is not installed."""

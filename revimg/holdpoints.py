@@ -10,7 +10,8 @@ run) a point costs one dictionary look-up.
 Points: ``bank-batch`` (a bank import has merged one more batch, inside its transaction),
 ``bank-commit`` (every batch merged, just before the commit), ``bank-replace`` (a bank
 downloaded from a URL has replaced its entries, inside the transaction, just before the
-commit).
+commit), ``cluster-hash`` and ``cluster-check`` (a Dask worker starts a chunk of a build or
+a check: ``revimg.cluster``; set the variable in that worker's environment).
 """
 
 from __future__ import annotations

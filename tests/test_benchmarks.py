@@ -191,3 +191,27 @@ def test_library_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
     by_name = {f["figure"]: f for f in figures["figures"]}
     assert {"check_warm_s", "check_rss_mb", "batch_s", "add_s", "bytes"} <= set(by_name)
     assert figures["build"]["photos"] == 4
+
+
+def test_cluster_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
+    """A bounded run of the cluster build benchmark (8 photos; the targets are not checked)."""
+    import pytest
+
+    pytest.importorskip("distributed")
+    import importlib.util
+
+    # by path: the name "cluster" is also the tests/cluster package
+    spec = importlib.util.spec_from_file_location(
+        "bench_cluster", Path(__file__).resolve().parent.parent / "benchmarks" / "cluster.py"
+    )
+    assert spec is not None and spec.loader is not None
+    cluster = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cluster)
+
+    out = tmp_path / "cluster.json"
+    assert cluster.main(["--quick", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["photos"] == 8 and figures["same_rows"] is True
+    for name in ("plain", "cluster1", "cluster2"):
+        assert figures[f"{name}_photos_per_s"] > 0
+    assert figures["bytes_per_entry"] > 0

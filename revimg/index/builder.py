@@ -65,9 +65,19 @@ class _Task:
     mtime_ns: int
 
 
-def _hash_task(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | None]:
+#: What hashing one photo gives: the task, its hashes or None, and the reason it failed.
+Hashed = tuple[_Task, hashing.ImageHashes | None, str | None]
+#: Hashes a build's tasks, yielding one result per task in task order (see ``run``).
+Hasher = Callable[[list[_Task]], Iterable[Hashed]]
+
+
+def _hash_task(task: _Task, data: bytes | None = None) -> Hashed:
+    """Hash one photo: read from its path, or from ``data`` (its bytes, read elsewhere)."""
     try:
-        data, decoded = decoding.load(Path(task.path), task.path)
+        if data is None:
+            data, decoded = decoding.load(Path(task.path), task.path)
+        else:
+            decoded = decoding.decode(data, task.path)
         return task, hashing.hash_image(decoded, data), None
     except ImageError as exc:
         return task, None, exc.reason
@@ -209,8 +219,13 @@ def run(
     jobs: int | None = None,
     on_planned: Callable[[int], None] | None = None,
     on_progress: Callable[[str, str | None], None] | None = None,
+    hasher: Hasher | None = None,
 ) -> BuildStats:
-    """Hash and store ``(path, name)`` pairs; ``on_progress(path, error)`` after each."""
+    """Hash and store ``(path, name)`` pairs; ``on_progress(path, error)`` after each.
+
+    ``hasher`` replaces the local worker processes (``jobs``): a cluster's, say
+    (``revimg.cluster``); whoever hashes, this process alone writes, in task order.
+    """
     started = time.perf_counter()
     stats = BuildStats()
     tasks, unchanged_meta = plan(index, files, stats, meta)
@@ -227,7 +242,8 @@ def run(
         batch.clear()
 
     try:
-        for task, hashes, error in _hash_all(tasks, jobs or default_jobs()):
+        hashed = _hash_all(tasks, jobs or default_jobs()) if hasher is None else hasher(tasks)
+        for task, hashes, error in hashed:
             if hashes is None:
                 stats.failed += 1
                 stats.failures.append((task.path, error or "unknown error"))

@@ -10,7 +10,7 @@ with revimg.open_index("~/revimg-index") as index:
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +182,7 @@ def check_sources(
     jobs: int = 1,
     online: OnlineRequest | None = None,
     skipped: Sequence[NotRun] = (),
+    local: Callable[[list[Source]], Iterable[CheckResult]] | None = None,
 ) -> Iterator[CheckResult]:
     """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
 
@@ -189,7 +190,9 @@ def check_sources(
     search (a few photos at a time); the provider results land in ``CheckResult.online``,
     and a provider that failed makes the photo's verdict ``incomplete`` unless some part
     found a match. ``index`` None means there is no local index (see :func:`check_source`);
-    ``skipped`` names the parts that did not run for every photo.
+    ``skipped`` names the parts that did not run for every photo. ``local`` replaces the
+    hashing and index search (``jobs``), with a cluster's (``revimg.cluster``), say: it
+    yields one result per source, in order; the web search stays in this process.
     """
     sources = list(sources)
     pending: list[Future[list[ProviderResult]]] = []
@@ -197,7 +200,12 @@ def check_sources(
     try:
         if web is not None and online is not None:
             pending = [web.submit(_search_online, online, s) for s in sources]
-        for i, result in enumerate(_local(index, sources, threshold, top, jobs, skipped)):
+        found = (
+            _local(index, sources, threshold, top, jobs, skipped)
+            if local is None
+            else local(sources)
+        )
+        for i, result in enumerate(found):
             if online is not None:
                 result.online = list(pending[i].result())
             yield result

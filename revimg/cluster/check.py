@@ -1,0 +1,127 @@
+"""Batch checks on a Dask cluster: workers hash the photos and search the index.
+
+Each worker thread opens the index itself, from the path the client uses (storage every
+worker sees), and keeps it open between tasks (``_held``: keyed by location and stamp, so
+a changed index is opened again). A worker that cannot open it (a machine without that
+path) only hashes, and the client searches. Results come back in input order
+(``revimg.cluster.ordered``), the same results as a check on one machine.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from revimg import holdpoints
+from revimg.cluster.ordered import in_order
+from revimg.errors import ImageError, RevimgError
+from revimg.imaging.sources import Source
+from revimg.index.backend import IndexBackend
+from revimg.matching.checker import Hashed, _foreign_kinds, _result, _wants_features, hash_for_query
+from revimg.matching.result import CheckResult, NotRun
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+#: Photos per cluster task.
+CHUNK = 2
+#: What a photo gets when it killed every worker that tried it.
+CRASHED = "the decoder crashed on this photo (every worker that read it died)"
+
+#: Per worker thread: ((location, stamp), the open index, or None if it cannot be opened).
+_held = threading.local()
+
+
+def _index_here(location: str, stamp: str) -> IndexBackend | None:
+    """The index at ``location`` as of ``stamp``, opened once per worker thread."""
+    from revimg.index.store import open_index
+
+    key = (location, stamp)
+    held = getattr(_held, "value", None)
+    if held is not None and held[0] == key:
+        return held[1]
+    if held is not None and held[1] is not None:
+        held[1].close()
+    try:
+        index: IndexBackend | None = open_index(location)
+    except RevimgError:
+        index = None
+    _held.value = (key, index)
+    return index
+
+
+def check_chunk(
+    sources: list[Source],
+    where: tuple[str, str] | None,
+    with_features: bool,
+    foreign_kinds: tuple[str, ...],
+    threshold: float,
+    top: int,
+    skipped: tuple[NotRun, ...],
+) -> list[CheckResult | Hashed]:
+    """Runs on a worker: hash each photo, and search the index too when it can open it.
+
+    Hold point ``cluster-check`` (``revimg.holdpoints``): each chunk a worker starts.
+    """
+    holdpoints.reached("cluster-check")
+    index = _index_here(*where) if where is not None else None
+    out: list[CheckResult | Hashed] = []
+    for source in sources:
+        hashed = hash_for_query(source, with_features, foreign_kinds)
+        out.append(hashed if index is None else _result(index, *hashed, threshold, top, skipped))
+    return out
+
+
+def searcher(
+    client: Client,
+    index: IndexBackend | None,
+    *,
+    threshold: float,
+    top: int,
+    skipped: Sequence[NotRun] = (),
+    send_bytes: bool = False,
+    chunk: int = CHUNK,
+) -> Callable[[list[Source]], Iterator[CheckResult]]:
+    """The ``local`` part of ``revimg.matching.checker.check_sources``, run on ``client``'s workers.
+
+    With ``send_bytes``, this process reads each photo and sends its bytes; otherwise the
+    workers read them from their paths (made absolute here: workers need not share this
+    process's working folder).
+    """
+
+    def run(sources: list[Source]) -> Iterator[CheckResult]:
+        where = None
+        if index is not None and index.shared_search_files():
+            where = (index.location, index.stamp())  # type: ignore[attr-defined]
+        args = (where, _wants_features(index), _foreign_kinds(index), threshold, top)
+        outgoing = (_outgoing(s, send_bytes) for s in sources)
+        for done in in_order(
+            client, outgoing, chunk, check_chunk, (*args, tuple(skipped)), _crashed
+        ):
+            if isinstance(done, CheckResult):
+                yield done
+            else:  # the worker could not open the index: search it here
+                yield _result(index, *done, threshold, top, skipped)
+
+    return run
+
+
+def _outgoing(source: Source, send_bytes: bool) -> Source:
+    if source.path is None:
+        return source
+    if send_bytes:
+        from revimg.imaging import decoding
+
+        try:
+            return replace(source, path=None, data=decoding.read_bytes(source.path, source.label))
+        except ImageError:
+            pass  # the worker tries the path and reports the reason
+    return replace(source, path=Path(os.path.abspath(source.path)))
+
+
+def _crashed(source: Source) -> CheckResult:
+    return CheckResult(query=source.label, error=CRASHED)
