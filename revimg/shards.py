@@ -356,6 +356,10 @@ class Shard:
         held = self._ids[pos] == wanted
         return dict(zip(wanted[held].tolist(), (pos[held] + 1).tolist(), strict=True))
 
+    def entries(self) -> Iterator[Entry]:
+        for entry in self.index.entries():
+            yield self._entry(entry)
+
     def search(self, queries: np.ndarray, max_distance: int) -> list[search.Hit]:
         return [
             dataclasses.replace(h, image_id=self._global(h.image_id))
@@ -570,9 +574,7 @@ class ShardedIndex:
         """Every entry, in the source's id order."""
         import heapq
 
-        yield from heapq.merge(
-            *((s._entry(e) for e in s.index.entries()) for s in self.shards), key=lambda e: e.id
-        )
+        yield from heapq.merge(*(s.entries() for s in self.shards), key=lambda e: e.id)
 
     def file_states(self) -> dict[str, tuple[int, int]]:
         return {p: st for s in self.shards for p, st in s.index.file_states().items()}
