@@ -191,3 +191,16 @@ def test_library_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
     by_name = {f["figure"]: f for f in figures["figures"]}
     assert {"check_warm_s", "check_rss_mb", "batch_s", "add_s", "bytes"} <= set(by_name)
     assert figures["build"]["photos"] == 4
+
+
+def test_shards_benchmark_runs_quick(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("distributed")
+    import shards
+
+    out = tmp_path / "shards.json"
+    assert shards.main(["--quick", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["matched_1"] == figures["matched_2"] == figures["photos"] == 24
+    assert figures["ratio_2_over_1"] > 0 and figures["bytes_per_entry_2"] > 0
