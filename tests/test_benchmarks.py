@@ -197,6 +197,7 @@ def test_shards_benchmark_runs_quick(tmp_path: Path) -> None:
     import pytest
 
     pytest.importorskip("distributed")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     import shards
 
     out = tmp_path / "shards.json"
