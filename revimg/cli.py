@@ -227,9 +227,9 @@ FormatOption = Annotated[
 
 def _open(index: Path | None, *, create: bool = False) -> Any:
     from revimg.config import index_location
-    from revimg.index.store import open_index
+    from revimg.index.shards import open_any
 
-    return open_index(index_location(index), create=create)
+    return open_any(index_location(index), create=create)
 
 
 ClusterOption = Annotated[
@@ -909,6 +909,33 @@ def index_remove(
         _say(f"removed {len(paths) - len(missing)} of {len(paths)}")
     if missing:
         raise typer.Exit(EXIT_ERROR)
+
+
+@index_app.command("shard")
+def index_shard(
+    out: Annotated[Path, typer.Argument(metavar="OUT_FOLDER", help="Folder for the shards.")],
+    parts: Annotated[
+        int, typer.Option("--parts", "-n", metavar="N", help="How many shards, 1 to 999.")
+    ],
+    index: IndexOption = None,
+) -> None:
+    """Split the index into N shard indexes in OUT_FOLDER, to search them on several workers.
+
+    Checks against OUT_FOLDER (--index OUT_FOLDER) answer as the whole index does.
+    Splitting again replaces an older split of the same index.
+
+    Example: revimg index shard --parts 4 ./bank-shards --index ./bank-index
+    """
+    from revimg.index.shards import split
+
+    with _user_errors():
+        with _open(index) as idx:
+            if not hasattr(idx, "stamp"):
+                raise UsageError(f"{idx.location}: a shard set cannot be split again")
+            stats = split(idx, out, parts)
+    sizes = ", ".join(str(n) for n in stats.per_shard)
+    again = " (replacing the older split)" if stats.replaced else ""
+    _say(f"{stats.entries} entries in {stats.parts} shards ({sizes}) at {out}{again}")
 
 
 @index_app.command("info")

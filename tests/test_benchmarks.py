@@ -215,3 +215,17 @@ def test_cluster_benchmark_runs_on_the_examples(tmp_path: Path) -> None:
     for name in ("plain", "cluster1", "cluster2"):
         assert figures[f"{name}_photos_per_s"] > 0
     assert figures["bytes_per_entry"] > 0
+
+
+def test_shards_benchmark_runs_quick(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("distributed")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import shards
+
+    out = tmp_path / "shards.json"
+    assert shards.main(["--quick", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    assert figures["matched_1"] == figures["matched_2"] == figures["photos"] == 24
+    assert figures["ratio_2_over_1"] > 0 and figures["bytes_per_entry_2"] > 0

@@ -200,17 +200,25 @@ class FeatureSearcher:
         """``(starts, lengths)`` of the postings of each of these (sorted, distinct) words
         that the index holds. A saved searcher reads one block of FENCE words and their
         offsets per block that may hold a query word, not the whole table."""
+        return self._lookup_held(words)[1:]
+
+    def _lookup_held(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`_lookup`, and first a mask of the ``words`` the index holds (a sharded
+        index weighs each held word by its frequency over all shards: revimg.shards)."""
         if self._fd is None:
             pos = np.searchsorted(self._words, words).clip(0, len(self._words) - 1)
-            pos = pos[self._words[pos] == words]
+            held = self._words[pos] == words
+            pos = pos[held]
             starts = self._offsets[pos].astype(np.int64)
-            return starts, self._offsets[pos + 1].astype(np.int64) - starts
+            return held, starts, self._offsets[pos + 1].astype(np.int64) - starts
         total = len(self._words)
         block = np.searchsorted(self._fence, words, side="right").astype(np.int64) - 1
+        held = np.zeros(len(words), bool)
+        inside = np.flatnonzero(block >= 0)
         words, block = words[block >= 0], block[block >= 0]
         blocks = np.unique(block)
         if not len(blocks):
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+            return held, np.zeros(0, np.int64), np.zeros(0, np.int64)
         firsts = (blocks * FENCE).tolist()
         counts = [min(FENCE, total - f) for f in firsts]
         # every block's words tagged with the block's rank: one sorted array to search
@@ -228,7 +236,8 @@ class FeatureSearcher:
         in_block = at - np.r_[0, np.cumsum(sizes)][:-1][rank_of]
         at_offsets = np.r_[0, np.cumsum(sizes + 1)][:-1][rank_of] + in_block
         starts = offsets[at_offsets]
-        return starts, offsets[at_offsets + 1] - starts
+        held[inside[found]] = True
+        return held, starts, offsets[at_offsets + 1] - starts
 
     def _postings_of(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The postings of each word, concatenated: ranges close together in one read."""
