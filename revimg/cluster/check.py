@@ -88,10 +88,21 @@ def searcher(
 ) -> Callable[[list[Source]], Iterator[CheckResult]]:
     """The ``local`` part of ``revimg.matching.checker.check_sources``, run on ``client``'s workers.
 
-    With ``send_bytes``, this process reads each photo and sends its bytes; otherwise the
-    workers read them from their paths (made absolute here: workers need not share this
-    process's working folder).
+    A shard set (``revimg.index.shards``) is searched shard by shard on the workers
+    (``revimg.cluster.shards``). With ``send_bytes``, this process reads each photo and
+    sends its bytes; otherwise the workers read them from their paths (made absolute here:
+    workers need not share this process's working folder).
     """
+
+    from revimg.index.shards import ShardedIndex
+
+    if isinstance(index, ShardedIndex):  # each shard answers on a worker that keeps it open
+        from revimg.cluster.shards import iter_check_sharded
+
+        location = index.location
+        return lambda sources: iter_check_sharded(
+            client, location, sources, threshold=threshold, top=top
+        )
 
     def run(sources: list[Source]) -> Iterator[CheckResult]:
         where = None

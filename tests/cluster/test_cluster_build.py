@@ -106,3 +106,18 @@ def test_a_worker_killed_mid_build_loses_and_doubles_nothing(
     finally:
         held.kill()
         dask_processes.procs.remove(held)
+
+
+def test_a_shard_set_on_the_cluster_answers_as_the_whole_index(
+    local_cluster: str, plain_build: Plain, tmp_path: Path
+) -> None:
+    """`check --cluster` against a shard set: each shard answers on a worker, and the merged
+    JSON is the unsharded index's, byte for byte."""
+    location, _, checked = plain_build
+    shards = tmp_path / "shards"
+    split = revimg("index", "shard", "--parts", "3", shards, "--index", location)
+    assert split.returncode == 0, split.stderr
+    args = ["check", *suspects(), "--index", shards, "--format", "json"]
+    on_cluster = revimg(*args, "--cluster", local_cluster)
+    assert on_cluster.returncode == 2, on_cluster.stderr  # the README is not a photo
+    assert on_cluster.stdout == checked
