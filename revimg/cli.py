@@ -280,7 +280,7 @@ def hash_cmd(
     from revimg.errors import ImageError
     from revimg.imaging.sources import from_args
     from revimg.matching.checker import hash_source
-    from revimg.report.words import HASH_FIELDS, Writer
+    from revimg.report.data import HASH_FIELDS, Writer
 
     with _user_errors():
         sources = from_args(files, _read_stdin)
@@ -319,7 +319,13 @@ def _render_result(
     console: Console, result: Any, *, quiet: bool = False, once: tuple[str, ...] = ()
 ) -> None:
     """One photo's verdict and evidence; hints listed in ``once`` are left for the end."""
-    from revimg.report.words import describe_match, describe_online, privacy_lines, verdict_sentence
+    from revimg.report.words import (
+        describe_match,
+        describe_online,
+        hints,
+        privacy_lines,
+        verdict_sentence,
+    )
 
     style = {"match": "bold red", "incomplete": "bold yellow", None: "yellow"}.get(
         result.verdict, "bold"
@@ -327,7 +333,7 @@ def _render_result(
     console.print(f"[{style}]{escape(verdict_sentence(result))}[/]")
     for item in result.not_run:  # what did not run: shown even with --quiet
         console.print(f"  [yellow]not run: {escape(item.reason)}[/]")
-    for hint in result.hints:  # what to try next: shown even with --quiet
+    for hint in hints(result):  # what to try next: shown even with --quiet
         if hint not in once:
             console.print(f"  tip: {escape(hint)}")
     if quiet:
@@ -474,8 +480,8 @@ def check(
     from revimg.imaging.sources import from_args
     from revimg.matching.checker import check_sources
     from revimg.matching.find import PRESETS
-    from revimg.matching.result import NO_INDEX_HINTS
-    from revimg.report.words import CHECK_CSV_FIELDS, Writer, check_rows
+    from revimg.report.data import CHECK_CSV_FIELDS, Writer, check_rows, result_dict
+    from revimg.report.words import NO_INDEX_HINTS, hints
 
     chosen = _format(fmt)
     level = threshold if threshold is not None else PRESETS[preset.value]
@@ -520,11 +526,11 @@ def check(
                 if result.error is not None and errors_on_stderr:
                     _say(f"Error: {result.query}: {result.error}")
                 if writer is not None:
-                    writer.write(result.as_dict())
+                    writer.write(result_dict(result))
                 else:
                     assert console is not None
                     _render_result(console, result, quiet=quiet, once=NO_INDEX_HINTS)
-                    next_steps.extend(h for h in result.hints if h in NO_INDEX_HINTS)
+                    next_steps.extend(h for h in hints(result) if h in NO_INDEX_HINTS)
                 if report is not None:
                     reported.append((source, result))
             if writer is not None:
@@ -552,7 +558,6 @@ def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
     from revimg.errors import ImageError
     from revimg.imaging import decoding
     from revimg.report.html import ReportItem, write_report
-    from revimg.report.words import verdict_sentence
 
     items = []
     for source, result in reported:
@@ -562,13 +567,7 @@ def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
                 data = decoding.read_bytes(source.path, source.label)
             except ImageError:
                 data = None
-        # only entries indexed from a file here have a path: a bank's names are labels,
-        # never opened, whatever the bank calls itself
-        files = [
-            m.entry.path if m.entry.path is not None and Path(m.entry.path).is_file() else None
-            for m in result.matches
-        ]
-        items.append(ReportItem(result.as_dict(), verdict_sentence(result), data, tuple(files)))
+        items.append(ReportItem.of(result, data))
     try:
         write_report(path, items)
     except OSError as exc:
@@ -604,7 +603,7 @@ def providers(fmt: FormatOption = None) -> None:
     Example: revimg providers
     """
     from revimg.online.settings import config_file_path, describe, load_settings
-    from revimg.report.words import Writer
+    from revimg.report.data import Writer
 
     with _user_errors():
         settings = load_settings()
@@ -655,7 +654,7 @@ def links(
     """
     from revimg.online.links import UPLOAD_PAGES
     from revimg.online.links import links as search_links
-    from revimg.report.words import Writer
+    from revimg.report.data import Writer
 
     upload = "://" not in photo and not photo.lower().startswith(("http:", "https:"))
     with _user_errors():
@@ -709,7 +708,7 @@ def inspect(
     from revimg.errors import ImageError
     from revimg.imaging import decoding
     from revimg.imaging.sources import from_args
-    from revimg.report.words import Writer
+    from revimg.report.data import Writer
 
     chosen = _format(fmt)
     failed = False

@@ -4,15 +4,20 @@ A result holds the matches in the index (:class:`Match`, best first), the photo'
 metadata (``revimg.provenance.Provenance``), the web searches the user asked for
 (``revimg.online.search.ProviderResult``) and the parts that did not run (:class:`NotRun`).
 Its verdict, evidence and next steps are computed here, once; the terminal table, JSON,
-JSONL, CSV and HTML (``revimg.report``) only render them.
+JSONL, CSV and HTML (``revimg.report``) only render them; the JSON shape is
+``revimg.report.data.result_dict``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from revimg.index.backend import Entry
+
+if TYPE_CHECKING:
+    from revimg.online.search import OnlineSummary, ProviderResult
+    from revimg.provenance import Provenance
 
 
 @dataclass(frozen=True)
@@ -39,28 +44,6 @@ class Match:
     #: fractions of its width and height; None when the whole query matched.
     query_box: tuple[float, float, float, float] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        """The stable JSON shape of a match."""
-        e = self.entry
-        return {
-            "path": e.path if e.path is not None else e.name,
-            "id": e.id,
-            "name": e.name,
-            "distance": self.distance,
-            "score": round(self.score, 4),
-            "variant": self.variant,
-            "region": None
-            if self.box is None
-            else {"view": self.view, "box": [round(b, 4) for b in self.box]},
-            "exact": self.exact,
-            "method": self.method,
-            "inliers": self.inliers,
-            "rotation": None if self.rotation is None else round(self.rotation, 1),
-            "query_box": None if self.query_box is None else [round(b, 4) for b in self.query_box],
-            "origin": e.origin,
-            "meta": e.meta,
-        }
-
 
 @dataclass(frozen=True)
 class NotRun:
@@ -74,10 +57,6 @@ class NotRun:
     part: str
     kind: str
     reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        """The stable JSON shape: part, kind, reason."""
-        return {"part": self.part, "kind": self.kind, "reason": self.reason}
 
 
 @dataclass
@@ -95,8 +74,8 @@ class CheckResult:
     quality: int | None = None
     sha256: str | None = None
     warnings: list[str] = field(default_factory=list)
-    provenance: Any = None
-    online: list[Any] = field(default_factory=list)
+    provenance: Provenance | None = None
+    online: list[ProviderResult] = field(default_factory=list)
     #: The query looks like a screenshot or page (``QueryHashes.screenshot_like``).
     screenshot_like: bool = False
     #: Parts of the check that were asked for but did not run (no index, a failed provider).
@@ -118,17 +97,20 @@ class CheckResult:
         return self.error is None and not self.not_run
 
     @property
-    def hints(self) -> list[str]:
-        """What the person can try next when nothing was found (plain sentences)."""
+    def next_steps(self) -> list[str]:
+        """What the person can try next when nothing was found, as kinds: ``"screenshot"``
+        (crop the photo out of the screenshot or page), ``"no_index"`` (there was no index to
+        compare with: search the web, get an index). Worded by ``revimg.report.words.hints``.
+        """
         if self.verdict not in ("no_match", "incomplete"):
             return []
-        hints = [SCREENSHOT_HINT] if self.screenshot_like else []
+        steps = ["screenshot"] if self.screenshot_like else []
         if any(n.part == "index" for n in self.skipped):
-            hints.extend(NO_INDEX_HINTS)
-        return hints
+            steps.append("no_index")
+        return steps
 
     @property
-    def web(self) -> Any:
+    def web(self) -> OnlineSummary | None:
         """Summary of the web copies found (``revimg.online.search.OnlineSummary``), or None."""
         if not self.online:
             return None
@@ -167,56 +149,3 @@ class CheckResult:
         if self.evidence:
             return "match"
         return "incomplete" if self.not_run else "no_match"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The stable JSON shape of a result."""
-        if self.error is not None:
-            out: dict[str, Any] = {"query": self.query, "error": self.error}
-            if self.online:
-                out["online"] = [r.to_dict() for r in self.online]
-            return out
-        return {
-            "query": self.query,
-            "verdict": self.verdict,
-            "evidence": self.evidence,
-            "matches": [m.as_dict() for m in self.matches],
-            "sha256": self.sha256,
-            "pdq_quality": self.quality,
-            "warnings": list(self.warnings),
-            "provenance": None if self.provenance is None else self.provenance.to_dict(),
-            "findings": [] if self.provenance is None else list(self.provenance.findings()),
-            "online": [r.to_dict() for r in self.online],
-            "web": None if (web := self.web) is None else web_dict(web),
-            "hints": self.hints,
-            "not_run": [n.as_dict() for n in self.not_run],
-        }
-
-
-SCREENSHOT_HINT = (
-    "this looks like a screenshot or a page, and no photo in it was recognised: crop it to "
-    "the photo alone and check again, or search the web for the photo (revimg links URL "
-    "for a photo that is online, or --online with a provider key)"
-)
-
-
-#: Next steps for a check that had no index to compare with (the same for every photo).
-NO_INDEX_HINTS = (
-    "search the web for it in your browser: 'revimg links PHOTO' lists the search pages "
-    "(for a file on this computer you upload it there yourself; for a photo's web address "
-    "only the address is sent)",
-    "or search from here: add --online tineye (a TinEye API key in TINEYE_API_KEY) or "
-    "--online serpapi-lens (SERPAPI_KEY); the photo is then sent to that service "
-    "('revimg providers' lists them all)",
-    "get an index of known photos: import a hash bank a team or a victims' organisation "
-    "publishes ('revimg index import URL'), or build one from a folder of photos "
-    "('revimg index build FOLDER')",
-)
-
-
-def web_dict(web: Any) -> dict[str, Any]:
-    """The JSON shape of an ``OnlineSummary``."""
-    return {
-        "exact_pages": web.exact_count,
-        "stock_sites": list(web.stock_hits),
-        "earliest_seen": web.earliest_seen,
-    }

@@ -9,25 +9,27 @@ The page opens offline in any browser and makes no request of any kind: photos a
 as small JPEG thumbnails (``data:`` URIs, never the full-size photo), the CSS is inline,
 there is no JavaScript, and a Content-Security-Policy meta tag forbids everything else.
 
-Every value that comes from a result (file names, metadata, web results, provenance) is
-treated as untrusted: it is HTML-escaped, attribute values are always quoted, and only
-``http``/``https`` URLs become links (anything else is shown as plain text). Values of the
-wrong type are skipped instead of raising.
+It renders :class:`~revimg.matching.result.CheckResult` objects: the verdict, evidence and
+what did not run are the result's own, and their words come from :mod:`revimg.report.words`;
+this module only escapes and lays them out. Every value that comes from a result (file
+names, metadata, web results, provenance) is treated as untrusted: it is HTML-escaped,
+attribute values are always quoted, and only ``http``/``https`` URLs become links (anything
+else is shown as plain text). A known photo's metadata (any JSON in a hash bank) is shown
+only where it is text.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import html
 import io
 import math
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from PIL import Image
@@ -35,8 +37,20 @@ from PIL import Image
 from revimg import __version__
 from revimg.errors import ImageError
 from revimg.imaging.decoding import decode, read_bytes
-from revimg.provenance import AgencyHit, C2paInfo, Provenance
-from revimg.report.words import describe_variant
+from revimg.matching.result import CheckResult, Match, NotRun
+from revimg.report.words import (
+    describe_variant,
+    evidence_reasons,
+    hints,
+    measured,
+    not_run_names,
+    verdict_words,
+)
+
+if TYPE_CHECKING:
+    from revimg.online.providers import WebMatch
+    from revimg.online.search import ProviderResult
+    from revimg.provenance import Provenance
 
 #: Longest side of an embedded thumbnail, in pixels: large enough to see what matched.
 THUMB_SIZE = 480
@@ -79,9 +93,7 @@ _SENT_WORDS = {
     "bytes": "the photo itself was sent to",
     "url": "only the photo's web address was sent to",
 }
-#: Size in bits of each fingerprint whose distance a match can carry; a method not named
-#: here (``features``: points that line up) has no distance worth showing.
-_HASH_BITS = {"pdq": 256, "phash": 64, "dhash": 64, "ahash": 64, "whash": 64}
+#: How a match was found, by ``Match.method`` (other than ``features``).
 _HASH_NAMES = {
     "pdq": "PDQ hash",
     "phash": "imagehash pHash from a hash list",
@@ -93,44 +105,29 @@ _HASH_NAMES = {
 
 @dataclass(frozen=True)
 class ReportItem:
-    """One checked photo: its result, the verdict sentence and the pictures to show.
+    """One checked photo: its result and the pictures to show.
 
-    ``result`` is shaped like ``CheckResult.as_dict()``, optionally with ``"provenance"``
-    (``Provenance.to_dict()``, possibly with a ``"findings"`` list) and ``"online"`` (a list of
-    ``ProviderResult.to_dict()``); ``"verdict": "incomplete"`` and a ``"not_run"`` list
-    (``{"part", "kind", "reason"}``) say which part of the check did not run.
+    ``query_image`` is the photo's bytes (None when they cannot be read again);
     ``match_files[i]`` is the local file of match ``i`` when it exists on disk, else None (a
-    hash-bank entry or a moved file). ``findings`` are plain sentences about the photo's
-    metadata; when None they are taken from the result.
+    hash-bank entry or a moved file): :meth:`of` finds them.
     """
 
-    result: Mapping[str, Any]
-    sentence: str = ""
+    result: CheckResult
     query_image: bytes | None = None
     match_files: Sequence[str | Path | None] = ()
-    findings: Sequence[str] | None = None
 
     @classmethod
-    def from_result(
-        cls,
-        result: Mapping[str, Any],
-        sentence: str,
-        query_image: bytes | None = None,
-        *,
-        findings: Sequence[str] | None = None,
-    ) -> ReportItem:
+    def of(cls, result: CheckResult, query_image: bytes | None = None) -> ReportItem:
         """An item whose ``match_files`` are the matches' indexed files that exist on disk.
 
-        Only for results of an index whose entries of origin ``file`` were all indexed from
-        files here (revimg refuses that origin for banks); with the ``Match`` objects at
-        hand, pass ``match_files`` from ``m.entry.path`` instead, as ``revimg check`` does.
+        Only entries indexed from a file here have a path: a bank's names are labels, never
+        opened, whatever the bank calls itself.
         """
-        files: list[str | Path | None] = []
-        for m in _dicts(result.get("matches")):
-            path = m.get("path")
-            ok = m.get("origin") == "file" and isinstance(path, str) and Path(path).is_file()
-            files.append(path if ok else None)
-        return cls(result, sentence, query_image, tuple(files), findings)
+        files = tuple(
+            m.entry.path if m.entry.path is not None and Path(m.entry.path).is_file() else None
+            for m in result.matches
+        )
+        return cls(result, query_image, files)
 
 
 def render_report(items: Iterable[ReportItem], *, now: datetime | None = None) -> str:
@@ -142,7 +139,7 @@ def render_report(items: Iterable[ReportItem], *, now: datetime | None = None) -
     """
     items = list(items)
     when = (now or datetime.now().astimezone()).strftime("%Y-%m-%d %H:%M")
-    levels = [_level(item) for item in items]
+    levels = [_level(item.result) for item in items]
     thumbs: dict[str, _Picture | None] = {}  # known photos' thumbnails, made once per file
     parts = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
@@ -226,23 +223,16 @@ def _picture(data: bytes, name: str, size: int = THUMB_SIZE) -> _Picture | None:
 # ---------------------------------------------------------------------------
 
 
-def _level(item: ReportItem) -> Level:
-    """How worried to be: a local match, other evidence, a check that did not fully run,
-    nothing found, or an error.
+def _level(result: CheckResult) -> Level:
+    """How worried to be: the verdict, with a match split into a known photo (a match in the
+    index) and other warning signs (metadata, the web).
     """
-    result = item.result
-    if result.get("error") is not None or not isinstance(result.get("query", ""), str):
+    verdict = result.verdict
+    if verdict is None:
         return "error"
-    if _dicts(result.get("matches")):
-        return "known"
-    verdict = result.get("verdict")
-    # "match" without local matches: evidence from the metadata or the web.
-    if _reasons(result) or verdict == "match":
-        return "warning"
-    # "incomplete", or a verdict this version does not know: never "no match".
-    if verdict is not None and verdict != "no_match":
-        return "incomplete"
-    return "clear"
+    if verdict == "match":
+        return "known" if result.matches else "warning"
+    return "incomplete" if verdict == "incomplete" else "clear"
 
 
 def _summary(levels: Sequence[Level]) -> str:
@@ -267,10 +257,7 @@ def _title(items: Sequence[ReportItem], levels: Sequence[Level]) -> str:
 
 def _network_line(items: Sequence[ReportItem]) -> str:
     """What left the computer: nothing, unless online searches were asked for."""
-    sent = any(
-        p.get("sent") in _SENT_WORDS for item in items for p in _dicts(item.result.get("online"))
-    )
-    if sent:
+    if any(r.sent in _SENT_WORDS for item in items for r in item.result.online):
         return (
             "The online searches shown below sent the photo, or its web address, "
             "to the services named there."
@@ -278,101 +265,24 @@ def _network_line(items: Sequence[ReportItem]) -> str:
     return "Nothing was sent over the internet."
 
 
-def _sentence(item: ReportItem, query: str, level: Level) -> str:
-    """The verdict sentence, minus what the page already shows (the query, the headline)."""
-    text = _text(item.sentence) or ""
-    if query and text.startswith(f"{query}: "):
-        text = text[len(query) + 2 :]
-    # The headline says "Likely a known photo" or "Not fully checked"; the caveat of a no
-    # match has its own line.
-    text = text.removeprefix("LIKELY A KNOWN PHOTO: ").removeprefix("NOT FULLY CHECKED: ")
-    if level in ("clear", "warning", "incomplete"):
-        text = text.replace(" That does not prove the photo is genuine.", "")
+def _sentence(result: CheckResult, level: Level) -> str:
+    """The verdict sentence under the headline: the query and the headline's own words are
+    shown already, and the caveat of a no match has its own line.
+    """
     if level == "error":
         # the headline says "Could not be checked": the reason is what is left to say
-        error = _text(item.result.get("error"))
-        text = f"Reason: {error}." if error else text or "Reason unknown."
-    if not text:
-        text = _FALLBACK_SENTENCES[level]
+        return f"Reason: {result.error}."
+    words = verdict_words(result)
+    text = words.text
+    if words.label and level not in ("known", "incomplete"):
+        text = f"{words.label}: {text}"
     return text[0].upper() + text[1:]
 
 
-_FALLBACK_SENTENCES: dict[Level, str] = {
-    "known": "It looks like a copy of a photo in the index: someone may be using a photo "
-    "that is not theirs.",
-    "warning": "It matches no photo in the index, but there are other warning signs.",
-    "incomplete": "Part of the check did not run, and the parts that ran found nothing: "
-    "this is not a result yet.",
-    "clear": "No match among the known photos in this index.",
-    "error": "Reason unknown.",
-}
-
-
-def _reasons(result: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Evidence besides the index, as (a few words, a sentence): stock agencies and AI in
-    the metadata, copies online.
-    """
-    reasons = []
-    prov = result.get("provenance")
-    if isinstance(prov, Mapping):
-        agencies = _texts([h.get("agency") for h in _dicts(prov.get("stock_agencies"))])
-        if agencies:
-            names = ", ".join(dict.fromkeys(agencies))
-            reasons.append(
-                (
-                    f"stock agency: {names}",
-                    f"Its hidden information names a stock-photo agency: {names}.",
-                )
-            )
-        if _texts(prov.get("ai_signals")):
-            reasons.append(
-                ("marked as AI", "Its hidden information says it was made or edited by AI.")
-            )
-    pages = set()
-    stock = set()
-    for p in _dicts(result.get("online")):
-        for w in _dicts(p.get("matches")):
-            if w.get("kind") in ("exact", "partial"):
-                pages.add(_text(w.get("page_url")) or _text(w.get("image_url")) or id(w))
-                if w.get("stock") is True and _text(w.get("domain")):
-                    stock.add(_text(w.get("domain")))
-    if pages:
-        where = f", including stock-photo sites ({', '.join(sorted(stock))})" if stock else ""
-        count = "1 web page" if len(pages) == 1 else f"{len(pages)} web pages"
-        reasons.append((f"online on {count}", f"Copies were found online on {count}{where}."))
-    # The result's own evidence kinds, when the details above are missing.
-    kinds = set(_texts(result.get("evidence")))
-    for kind, short, sentence in _EVIDENCE_FALLBACKS:
-        if kind in kinds and not any(s.startswith(short) for s, _ in reasons):
-            reasons.append((short, sentence))
-    return reasons
-
-
-_EVIDENCE_FALLBACKS = (
-    ("stock", "stock agency", "Its hidden information names a stock agency."),
-    ("ai", "marked as AI", "Its hidden information says it was made by AI."),
-    ("web", "online", "Copies were found online."),
-)
-
-
-def _not_run(result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """The parts of the check that did not run: (short name, name, reason)."""
-    out = []
-    for entry in _dicts(result.get("not_run")):
-        part = _text(entry.get("part")) or "part of the check"
-        reason = _text(entry.get("reason")) or _text(entry.get("kind")) or "it did not run"
-        if part == "index":
-            out.append(("local index", "Local index", reason))
-        elif part.startswith("online:"):
-            name = part.removeprefix("online:").strip() or "a provider"
-            out.append((name, f"Online search ({name})", reason))
-        else:
-            out.append((part, part, reason))
-    return out
-
-
-def _not_run_list(parts: Sequence[tuple[str, str, str]]) -> str:
-    lis = "".join(f"<li><strong>{_e(name)}:</strong> {_e(why)}</li>" for _, name, why in parts)
+def _not_run_list(parts: Sequence[NotRun]) -> str:
+    lis = "".join(
+        f"<li><strong>{_e(not_run_names(n)[1])}:</strong> {_e(n.reason)}</li>" for n in parts
+    )
     return f'<ul class="not-run">{lis}</ul>'
 
 
@@ -383,7 +293,7 @@ def _not_run_list(parts: Sequence[tuple[str, str, str]]) -> str:
 
 def _overview(items: Sequence[ReportItem], levels: Sequence[Level]) -> str:
     """One compact row per photo: its name (a link to its card), verdict, best match, score."""
-    queries = [_text(item.result.get("query")) or "(unnamed photo)" for item in items]
+    queries = [item.result.query or "(unnamed photo)" for item in items]
     folder = _common_folder(queries)
     caption = f"Photos in {folder}" if folder else "All photos"
     out = [
@@ -406,24 +316,20 @@ def _overview(items: Sequence[ReportItem], levels: Sequence[Level]) -> str:
     return "".join(out)
 
 
-def _row_details(result: Mapping[str, Any], level: Level) -> tuple[str, str]:
+def _row_details(result: CheckResult, level: Level) -> tuple[str, str]:
     """The "best match or reason" cell (HTML) and the score of one photo's row."""
-    matches = _dicts(result.get("matches"))
     score = ""
     if level == "error":
-        best = _e(_clip(_text(result.get("error")) or "unknown error", 60))
-    elif matches:
-        m = matches[0]
-        meta = _meta(m)
-        title = _text(meta.get("title")) or _text(m.get("name")) or "(unnamed)"
-        best = _e(_clip(title, 60))
-        if len(matches) > 1:
-            best += f' <span class="muted">+{len(matches) - 1}</span>'
-        value = _num(m.get("score"))
-        score = f"{value:.2f}" if value is not None else ""
+        best = _e(_clip(result.error or "unknown error", 60))
+    elif result.matches:
+        m = result.matches[0]
+        best = _e(_clip(_title_of(m), 60))
+        if len(result.matches) > 1:
+            best += f' <span class="muted">+{len(result.matches) - 1}</span>'
+        score = f"{m.score:.2f}"
     else:
-        best = _e("; ".join(short for short, _ in _reasons(result)))
-    missing = [short for short, _, _ in _not_run(result)]
+        best = _e("; ".join(short for short, _ in evidence_reasons(result)))
+    missing = [not_run_names(n)[0] for n in result.not_run]
     if missing:
         sep = "<br>" if best else ""
         best += f'{sep}<span class="nr">not run: {_e(_clip(", ".join(missing), 60))}</span>'
@@ -450,7 +356,7 @@ def _shared_hints(items: Sequence[ReportItem]) -> list[str]:
     """The tips that more than one photo's result gives, in the order first given."""
     counts: dict[str, int] = {}
     for item in items:
-        for hint in dict.fromkeys(_texts(item.result.get("hints"))):
+        for hint in dict.fromkeys(hints(item.result)):
             counts[hint] = counts.get(hint, 0) + 1
     return [hint for hint, n in counts.items() if n > 1]
 
@@ -464,7 +370,7 @@ def _section(
     shared: set[str],
 ) -> str:
     result = item.result
-    query = _text(result.get("query")) or "(unnamed photo)"
+    query = result.query or "(unnamed photo)"
     sid = f"q{number}"
     label = f"Photo {number} of {total}: {query}" if total > 1 else f"Photo: {query}"
     out = [
@@ -472,20 +378,17 @@ def _section(
         f'<div class="verdict v-{level}">',
         f'<p class="which">{_e(label)}</p>',
         f'<h2 id="{sid}-h">{_e(_HEADLINES[level])}</h2>',
-        f'<p class="sentence">{_e(_sentence(item, query, level))}</p>',
+        f'<p class="sentence">{_e(_sentence(result, level))}</p>',
     ]
-    reasons = _reasons(result) if level in ("known", "warning") else []
+    reasons = evidence_reasons(result) if level in ("known", "warning") else []
     if reasons:
         out.append('<ul class="reasons">')
         out.extend(f"<li>{_e(sentence)}</li>" for _, sentence in reasons)
         out.append("</ul>")
-    not_run = _not_run(result)
+    not_run = result.not_run
     if level == "incomplete":
         out.append('<p class="lead">What did not run:</p>')
-        if not_run:
-            out.append(_not_run_list(not_run))
-        else:
-            out.append('<ul class="not-run"><li>Part of the check (no reason given).</li></ul>')
+        out.append(_not_run_list(not_run))
         out.append(
             '<p class="caveat">Nothing found so far proves nothing: run the missing part and '
             'check again (<a href="#next">what to do next</a>).</p>'
@@ -497,15 +400,14 @@ def _section(
         out.append('<div class="not-run-note"><p>Not every part of the check ran:</p>')
         out.append(_not_run_list(not_run) + "</div>")
     query_pic = _picture(item.query_image, query) if item.query_image else None
-    matches = _dicts(result.get("matches"))
     if level != "error":
-        for warning in _texts(result.get("warnings")):
+        for warning in result.warnings:
             out.append(f'<p class="note">Note: {_e(warning)}</p>')
-        for hint in _texts(result.get("hints")):
+        for hint in hints(result):
             if hint not in shared:
                 out.append(f'<p class="tip">Tip: {_e(hint)}</p>')
     files = list(item.match_files)
-    for i, m in enumerate(matches):
+    for i, m in enumerate(result.matches):
         file = files[i] if i < len(files) else None
         if i == 0:
             out.append("<h3>The photo and the known photo it matches</h3>")
@@ -514,25 +416,21 @@ def _section(
             if i == 1:
                 out.append("<h3>Other known photos it matches</h3>")
             out.append(_other_match(m, file, i + 1, thumbs))
-    if not matches and (level != "error" or query_pic):
+    if not result.matches and (level != "error" or query_pic):
         out.append('<h3>The photo you checked</h3><div class="pair">')
         out.append(_figure(query_pic, f"The photo you checked: {query}", "The photo you checked"))
         out.append("</div>")
-    out.append(_online(result.get("online")))
-    out.append(_provenance_block(item))
+    out.append(_online(result.online))
+    out.append(_provenance_block(result.provenance))
     if total > 1:
         out.append('<p class="back"><a href="#overview">Back to the list of photos</a></p>')
     out.append("</section>\n")
     return "".join(out)
 
 
-def _next_step(result: Mapping[str, Any]) -> str:
+def _next_step(result: CheckResult) -> str:
     """The honest next step after no match (HTML: fixed text and escaped provider names)."""
-    searched = [
-        _text(p.get("provider")) or "online search"
-        for p in _dicts(result.get("online"))
-        if not _text(p.get("error"))
-    ]
+    searched = [r.provider for r in result.online if r.ok]
     caveat = (
         "No match among the known photos does not prove that the photo is genuine: it is "
         "only not among the photos this index knows."
@@ -582,14 +480,14 @@ def _figure(
 
 
 def _best_match(
-    m: Mapping[str, Any],
+    m: Match,
     file: str | Path | None,
     query: str,
     query_pic: _Picture | None,
     thumbs: dict[str, _Picture | None],
 ) -> str:
     """The checked photo (the part recognised boxed) beside the best match, then its facts."""
-    query_box = _box({"box": m.get("query_box")})
+    query_box = _box(m.query_box)
     caption = "The photo you checked" + (" (red box: the part recognised)" if query_box else "")
     return "".join(
         [
@@ -604,7 +502,7 @@ def _best_match(
 
 
 def _other_match(
-    m: Mapping[str, Any], file: str | Path | None, rank: int, thumbs: dict[str, _Picture | None]
+    m: Match, file: str | Path | None, rank: int, thumbs: dict[str, _Picture | None]
 ) -> str:
     """A further match: the known photo and its facts side by side."""
     facts = "".join(_match_facts(m, query_box=None))
@@ -613,16 +511,12 @@ def _other_match(
 
 
 def _known_figure(
-    m: Mapping[str, Any], file: str | Path | None, rank: int, thumbs: dict[str, _Picture | None]
+    m: Match, file: str | Path | None, rank: int, thumbs: dict[str, _Picture | None]
 ) -> str:
     """The known photo of a match, its matched region boxed; a placeholder without a file."""
-    meta = _meta(m)
-    name = _text(m.get("name")) or _text(m.get("path")) or "(unnamed)"
-    title = _text(meta.get("title")) or name
-    origin = _text(m.get("origin")) or "file"
+    title = _title_of(m)
     pic = None
-    has_file = isinstance(file, str | Path) and str(file) != ""
-    if has_file:
+    if file is not None and str(file) != "":
         key = str(file)
         if key not in thumbs:
             try:
@@ -632,55 +526,48 @@ def _known_figure(
         pic = thumbs[key]
         placeholder = "picture could not be shown"
     else:
-        placeholder = BANK_PLACEHOLDER if origin != "file" else MISSING_PLACEHOLDER
+        placeholder = BANK_PLACEHOLDER if m.entry.origin != "file" else MISSING_PLACEHOLDER
     return _figure(
         pic,
         f"Known photo {rank}: {title}",
         f"Known photo: {title}",
-        box=_box(m.get("region")),
+        box=_box(m.box),
         placeholder=placeholder,
     )
 
 
-def _meta(m: Mapping[str, Any]) -> Mapping[str, Any]:
-    raw = m.get("meta")
-    return raw if isinstance(raw, Mapping) else {}
+def _name_of(m: Match) -> str:
+    return m.entry.name or m.entry.path or "(unnamed)"
 
 
-def _match_facts(
-    m: Mapping[str, Any], *, query_box: tuple[float, float, float, float] | None
-) -> Iterator[str]:
+def _title_of(m: Match) -> str:
+    """The known photo's title from its metadata (a bank's: any JSON), else its name."""
+    return _text(m.entry.meta.get("title")) or _name_of(m)
+
+
+def _match_facts(m: Match, *, query_box: tuple[float, float, float, float] | None) -> Iterator[str]:
     """The facts of one match; the method decides how its score is explained."""
-    meta = _meta(m)
-    name = _text(m.get("name")) or _text(m.get("path")) or "(unnamed)"
-    origin = _text(m.get("origin")) or "file"
-    method = _text(m.get("method"))
-    score, distance, inliers = _num(m.get("score")), _int(m.get("distance")), _int(m.get("inliers"))
-    detail = ""
-    if method == "features":
+    meta = m.entry.meta
+    if m.method == "features":
         # points that line up: a fingerprint distance would contradict the score
-        if inliers is not None and inliers > 0:
-            detail = f": {inliers} matching details line up"
-    elif method in _HASH_BITS and distance is not None:
-        detail = f" (distance {distance} of {_HASH_BITS[method]} bits)"
-    if score is not None:
-        yield _fact("Score", f"{score:.2f} out of 1{detail}")
-    variant = _text(m.get("variant"))
-    if m.get("exact") is True:
+        detail = f": {measured(m)}" if m.inliers else ""
+    else:
+        detail = f" ({measured(m)})"
+    yield _fact("Score", f"{m.score:.2f} out of 1{detail}")
+    if m.exact:
         yield _fact("What was changed", "nothing: the very same file")
-    elif variant:
-        yield _fact("What was changed", describe_variant(variant))
-    if method == "features":
+    elif m.variant:
+        yield _fact("What was changed", describe_variant(m.variant))
+    if m.method == "features":
         how = "matching details (points that line up between the two photos)"
-        rotation = _num(m.get("rotation"))
-        if rotation is not None and abs(rotation) >= 2:
-            how += f", turned {rotation:.0f} degrees"
-        if score is None and detail:
-            how += detail
+        if m.rotation is not None and abs(m.rotation) >= 2:
+            how += f", turned {m.rotation:.0f} degrees"
         yield _fact("How it was found", how)
-    elif method in _HASH_BITS:
-        yield _fact("How it was found", f"photo fingerprint ({_HASH_NAMES.get(method, method)})")
-    if _box(m.get("region")) is not None:
+    else:
+        yield _fact(
+            "How it was found", f"photo fingerprint ({_HASH_NAMES.get(m.method, m.method)})"
+        )
+    if _box(m.box) is not None:
         yield _fact("Matched part", "the red box on the known photo")
     if query_box is not None:
         yield _fact("Where it was found", "the red box on the photo you checked")
@@ -694,6 +581,8 @@ def _match_facts(
     tags = _texts(meta.get("tags"))
     if tags:
         yield _fact("Tags", ", ".join(tags))
+    origin = m.entry.origin
+    name = _name_of(m)
     where = name if origin == "file" else f"{name} (from the hash bank {origin})"
     yield _fact("Known photo", where)
 
@@ -707,66 +596,51 @@ def _fact(label: str, value: str) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _online(value: Any) -> str:
-    providers = _dicts(value)
-    if not providers:
+def _online(results: Sequence[ProviderResult]) -> str:
+    if not results:
         return ""
     out = ["<h3>Online search</h3>"]
-    for p in providers:
-        name = _text(p.get("provider")) or "online search"
-        host = _text(p.get("host")) or "the service"
-        sent = p.get("sent")
-        what = (
-            f"{_SENT_WORDS[sent]} {host}"
-            if isinstance(sent, str) and sent in _SENT_WORDS
-            else "nothing was sent"
-        )
-        head = [f"<strong>{_e(name)}</strong>: {_e(what)}."]
-        retention = _text(p.get("retention"))
-        if retention:
-            head.append(f" What it says it keeps: {_e(retention)}")
-        if p.get("cached") is True:
+    for p in results:
+        host = p.host or "the service"
+        what = f"{_SENT_WORDS[p.sent]} {host}" if p.sent in _SENT_WORDS else "nothing was sent"
+        head = [f"<strong>{_e(p.provider)}</strong>: {_e(what)}."]
+        if p.retention:
+            head.append(f" What it says it keeps: {_e(p.retention)}")
+        if p.cached:
             head.append(" (result from the local cache)")
         out.append(f'<div class="provider"><p>{"".join(head)}</p>')
-        error = _text(p.get("error"))
-        matches = _dicts(p.get("matches"))
-        if error:
-            out.append(f'<p class="note">Could not search: {_e(error)}</p>')
-        elif not matches:
+        if p.error is not None:
+            out.append(f'<p class="note">Could not search: {_e(p.error)}</p>')
+        elif not p.matches:
             out.append("<p>No copies found.</p>")
         else:
             out.append('<ul class="web">')
-            out.extend(_web_match(w) for w in matches)
+            out.extend(_web_match(w) for w in p.matches)
             out.append("</ul>")
         out.append("</div>")
     return "".join(out)
 
 
-def _web_match(w: Mapping[str, Any]) -> str:
-    kind = _text(w.get("kind"))
-    kind_class = kind if kind in _KIND_WORDS else "similar"
-    label = _KIND_WORDS.get(kind, kind or "found")
-    domain = _text(w.get("domain"))
-    title = _text(w.get("title")) or domain or "web page"
-    page = _text(w.get("page_url"))
+def _web_match(w: WebMatch) -> str:
+    kind_class = w.kind if w.kind in _KIND_WORDS else "similar"
+    label = _KIND_WORDS.get(w.kind, w.kind or "found")
+    title = w.title or w.domain or "web page"
     line = [f'<li><span class="kind k-{kind_class}">{_e(label)}</span> ']
-    line.append(_link(page, title) if page else _e(title))
+    line.append(_link(w.page_url, title) if w.page_url else _e(title))
     details = []
-    if domain:
-        details.append(domain)
-    if w.get("stock") is True:
+    if w.domain:
+        details.append(w.domain)
+    if w.stock:
         details.append("stock photo site")
-    seen = _text(w.get("first_seen")) or _text(w.get("seen_text"))
+    seen = w.first_seen or w.seen_text
     if seen:
         details.append(f"first seen {seen}")
-    score = _num(w.get("score"))
-    if score is not None:
-        details.append(f"score {score:.2f}")
+    if w.score is not None:
+        details.append(f"score {w.score:.2f}")
     if details:
         line.append(f' <span class="muted">({_e(", ".join(details))})</span>')
-    image = _text(w.get("image_url"))
-    if image:
-        line.append(f" {_link(image, 'image')}" if _safe_url(image) else "")
+    if w.image_url and _safe_url(w.image_url):
+        line.append(f" {_link(w.image_url, 'image')}")
     line.append("</li>")
     return "".join(line)
 
@@ -776,18 +650,10 @@ def _web_match(w: Mapping[str, Any]) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _provenance_block(item: ReportItem) -> str:
-    raw = item.result.get("provenance")
-    prov = _rebuild_provenance(raw) if isinstance(raw, Mapping) else None
-    given = item.findings
-    if given is None and isinstance(raw, Mapping) and isinstance(raw.get("findings"), list):
-        given = raw["findings"]
-    if given is None and isinstance(item.result.get("findings"), list):
-        given = item.result["findings"]
-    lines = _texts(given) if given is not None else list(prov.findings()) if prov else []
-    if not lines and not isinstance(raw, Mapping):
+def _provenance_block(prov: Provenance | None) -> str:
+    if prov is None:
         return ""  # not inspected: say nothing rather than "no metadata"
-    strong = set(prov.evidence()) if prov else set()
+    lines = prov.findings()
     out = ["<h3>What the photo's hidden information says</h3>"]
     if not lines:
         out.append(
@@ -795,6 +661,7 @@ def _provenance_block(item: ReportItem) -> str:
             "so this proves nothing either way.</p>"
         )
         return "".join(out)
+    strong = set(prov.evidence())
     out.append('<ul class="findings">')
     for line in lines:
         if line in strong:
@@ -803,50 +670,6 @@ def _provenance_block(item: ReportItem) -> str:
             out.append(f"<li>{_e(line)}</li>")
     out.append("</ul>")
     return "".join(out)
-
-
-def _rebuild_provenance(raw: Mapping[str, Any]) -> Provenance | None:
-    """A Provenance from its ``to_dict()`` form, keeping only values of the right type."""
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(Provenance):
-        value = raw.get(f.name)
-        kind = str(f.type)
-        if f.name == "file":
-            kwargs["file"] = _text(value) or ""
-        elif f.name == "gps":
-            gps = value if isinstance(value, Mapping) else {}
-            lat, lon = _num(gps.get("latitude")), _num(gps.get("longitude"))
-            kwargs["gps"] = (lat, lon) if lat is not None and lon is not None else None
-        elif f.name == "stock_agencies":
-            kwargs[f.name] = tuple(
-                AgencyHit(*(_text(h.get(k)) or "" for k in ("agency", "field", "value", "block")))
-                for h in _dicts(value)
-                if _text(h.get("agency"))
-            )
-        elif f.name == "c2pa":
-            c = value if isinstance(value, Mapping) else {}
-            kwargs["c2pa"] = C2paInfo(
-                present=c.get("present") is True,
-                generator=_text(c.get("generator")),
-                signer=_text(c.get("signer")),
-                validation=_text(c.get("validation")),
-                issues=tuple(_texts(c.get("issues"))),
-                remote_url=_text(c.get("remote_url")),
-            )
-        elif kind.startswith("tuple[str"):
-            kwargs[f.name] = tuple(_texts(value))
-        elif kind == "bool":
-            kwargs[f.name] = value is True
-        elif kind == "int | None":
-            kwargs[f.name] = _int(value)
-        elif kind == "str | None":
-            kwargs[f.name] = _text(value)
-    try:
-        prov = Provenance(**kwargs)
-        prov.findings()
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-        return None
-    return prov
 
 
 # ---------------------------------------------------------------------------
@@ -999,12 +822,17 @@ def _thumbnail(data: bytes, name: str, size: int) -> tuple[bytes, tuple[int, int
 
 
 def _e(value: object) -> str:
-    """HTML-escape text for element content and quoted attribute values."""
-    return html.escape(str(value), quote=True)
+    """HTML-escape text for element content and quoted attribute values; control
+    characters (which a page cannot show) become spaces.
+    """
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return html.escape(text, quote=True)
 
 
 def _text(value: Any) -> str | None:
-    """A non-empty string, stripped of control characters, or None."""
+    """A metadata value (any JSON in a bank's entry) as non-empty text, or None."""
     if not isinstance(value, str):
         return None
     cleaned = "".join(c if c.isprintable() else " " for c in value).strip()
@@ -1012,40 +840,19 @@ def _text(value: Any) -> str | None:
 
 
 def _texts(value: Any) -> list[str]:
+    """A metadata list (such as tags) as its non-empty texts."""
     if not isinstance(value, list | tuple):
         return []
     return [t for t in (_text(v) for v in value) if t]
 
 
-def _dicts(value: Any) -> list[Mapping[str, Any]]:
-    if not isinstance(value, list | tuple):
-        return []
-    return [v for v in value if isinstance(v, Mapping)]
-
-
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+def _box(box: tuple[float, float, float, float] | None) -> tuple[float, float, float, float] | None:
+    """A region (fractions x0, y0, x1, y1) to draw, clamped to the photo; None when absent or
+    (nearly) the whole photo.
+    """
+    if box is None or not all(math.isfinite(v) for v in box):
         return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    return value
-
-
-def _box(region: Any) -> tuple[float, float, float, float] | None:
-    """The matched region as fractions (x0, y0, x1, y1), or None when absent or whole."""
-    if not isinstance(region, Mapping):
-        return None
-    raw = region.get("box")
-    if not isinstance(raw, list | tuple) or len(raw) != 4:
-        return None
-    nums = [_num(v) for v in raw]
-    if any(v is None for v in nums):
-        return None
-    x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in nums if v is not None)
+    x0, y0, x1, y1 = (min(1.0, max(0.0, v)) for v in box)
     if x1 <= x0 or y1 <= y0 or (x1 - x0) * (y1 - y0) > _FULL_BOX_AREA:
         return None
     return (x0, y0, x1, y1)

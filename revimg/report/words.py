@@ -1,159 +1,15 @@
-"""Results as data: JSON, JSON Lines and CSV on a text stream, and plain verdict sentences.
+"""The words of a check result, for people: verdict sentences, matches, evidence, what did
+not run, web results and next steps.
 
-Field names here are a contract that scripts rely on; add fields, never rename them.
+One home for the wording: the terminal table prints these lines, the JSON ``hints`` are
+:func:`hints`, and the HTML report (:mod:`revimg.report.html`) escapes and lays them out.
 """
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
-from typing import Any, TextIO
+from typing import NamedTuple
 
 from revimg.matching.result import CheckResult, Match, NotRun
-from revimg.text import csv_cell
-
-CHECK_CSV_FIELDS = (
-    "query",
-    "verdict",
-    "error",
-    "rank",
-    "match_path",
-    "match_id",
-    "match_name",
-    "distance",
-    "score",
-    "variant",
-    "region_view",
-    "region_box",
-    "exact",
-    "title",
-    "credit",
-    "licence",
-    "source_url",
-    "tags",
-    "method",
-    "inliers",
-    "evidence",
-    "web_exact_pages",
-    "web_stock_sites",
-    "findings",
-    "query_box",
-    "hints",
-    "not_run",
-)
-HASH_FIELDS = ("path", "sha256", "width", "height", "pdq", "pdq_quality", "phash", "error")
-
-
-class JsonArrayWriter:
-    """Stream objects as one JSON array, so a batch prints as it goes and ``[]`` when empty."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._first = True
-
-    def write(self, obj: dict[str, Any]) -> None:
-        self._out.write("[\n  " if self._first else ",\n  ")
-        self._out.write(json.dumps(obj, ensure_ascii=False, sort_keys=False))
-        self._out.flush()
-        self._first = False
-
-    def close(self) -> None:
-        self._out.write("[]\n" if self._first else "\n]\n")
-        self._out.flush()
-
-
-class Writer:
-    """Writes records in one of the data formats (json, jsonl, csv) as they arrive."""
-
-    def __init__(
-        self, out: TextIO, fmt: str, csv_fields: tuple[str, ...], to_rows: Any = None
-    ) -> None:
-        self._out = out
-        self._fmt = fmt
-        self._array = JsonArrayWriter(out) if fmt == "json" else None
-        self._csv = (
-            csv.DictWriter(out, fieldnames=csv_fields, extrasaction="ignore")
-            if fmt == "csv"
-            else None
-        )
-        if self._csv is not None:
-            self._csv.writeheader()
-        self._to_rows = to_rows or (lambda obj: [obj])
-
-    def write(self, obj: dict[str, Any]) -> None:
-        if self._array is not None:
-            self._array.write(obj)
-        elif self._csv is not None:
-            for row in self._to_rows(obj):
-                self._csv.writerow({k: _cell(v) for k, v in row.items()})
-            self._out.flush()
-        else:
-            self._out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            self._out.flush()
-
-    def close(self) -> None:
-        if self._array is not None:
-            self._array.close()
-
-
-def _cell(value: Any) -> Any:
-    """One CSV cell: numbers as they are, text that no spreadsheet evaluates."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return value
-    if isinstance(value, list):
-        value = ";".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return csv_cell(str(value))
-
-
-def check_rows(result: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """CSV rows of one check result: one per match, or one row for no match / an error."""
-    web = result.get("web") or {}
-    base = {
-        "query": result["query"],
-        "verdict": result.get("verdict"),
-        "error": result.get("error"),
-        "evidence": result.get("evidence"),
-        "web_exact_pages": web.get("exact_pages"),
-        "web_stock_sites": web.get("stock_sites"),
-        "findings": result.get("findings"),
-        "hints": result.get("hints"),
-        "not_run": [f"{n['part']}: {n['kind']}" for n in result.get("not_run") or []],
-    }
-    matches = result.get("matches") or []
-    if not matches:
-        yield base
-        return
-    for rank, m in enumerate(matches, 1):
-        meta = m.get("meta") or {}
-        region = m.get("region") or {}
-        yield {
-            **base,
-            "rank": rank,
-            "match_path": m["path"],
-            "match_id": m["id"],
-            "match_name": m["name"],
-            "distance": m["distance"],
-            "score": m["score"],
-            "variant": m["variant"],
-            "region_view": region.get("view"),
-            "region_box": " ".join(str(b) for b in region.get("box", [])) or None,
-            "exact": m["exact"],
-            "title": meta.get("title"),
-            "credit": meta.get("credit"),
-            "licence": meta.get("licence"),
-            "source_url": meta.get("source_url"),
-            "tags": meta.get("tags"),
-            "method": m.get("method"),
-            "inliers": m.get("inliers"),
-            "query_box": " ".join(str(b) for b in m.get("query_box") or []) or None,
-        }
 
 
 def describe_variant(variant: str) -> str:
@@ -248,10 +104,28 @@ def _what_ran(result: CheckResult) -> str:
     return ", ".join(parts)
 
 
+class VerdictWords(NamedTuple):
+    """The verdict of one photo in words: ``label`` (``"LIKELY A KNOWN PHOTO"``, or "" for a
+    no match or an error), ``text`` (what was found) and ``caveat`` (what it does not prove).
+    """
+
+    label: str
+    text: str
+    caveat: str = ""
+
+
 def verdict_sentence(result: CheckResult) -> str:
-    """One plain sentence a worried person can act on."""
+    """One plain sentence a worried person can act on, starting with the query."""
+    words = verdict_words(result)
+    label = f"{words.label}: " if words.label else ""
+    caveat = f" {words.caveat}" if words.caveat else ""
+    return f"{result.query}: {label}{words.text}{caveat}"
+
+
+def verdict_words(result: CheckResult) -> VerdictWords:
+    """The parts of :func:`verdict_sentence`, for a page that shows the query and a headline."""
     if result.error is not None:
-        return f"{result.query}: could not be checked ({result.error})"
+        return VerdictWords("", f"could not be checked ({result.error})")
     evidence = result.evidence
     not_theirs = "Someone may be using a photo that is not theirs."
     if "local" in evidence:
@@ -262,46 +136,53 @@ def verdict_sentence(result: CheckResult) -> str:
         how = "an exact copy" if best.exact else f"a copy ({describe_variant(best.variant)})"
         if best.variant == "original" and not best.exact:
             how = "a resized or re-saved copy"
-        return (
-            f'{result.query}: LIKELY A KNOWN PHOTO: {how} of "{source}"{credit}, '
-            f"score {best.score:.2f}. {not_theirs}{_also(evidence[1:], result)}"
+        return VerdictWords(
+            "LIKELY A KNOWN PHOTO",
+            f'{how} of "{source}"{credit}, score {best.score:.2f}. '
+            f"{not_theirs}{_also(evidence[1:], result)}",
         )
     if "web" in evidence:
         web = result.web
+        assert web is not None
         pages = f"{web.exact_count} web page{'s' if web.exact_count != 1 else ''}"
         stock = (
             f", including stock photo sites ({', '.join(web.stock_hits[:3])})"
             if web.stock_hits
             else ""
         )
-        return (
-            f"{result.query}: FOUND ON THE WEB: {pages} show this photo{stock}. "
+        return VerdictWords(
+            "FOUND ON THE WEB",
+            f"{pages} show this photo{stock}. "
             f"Check whether they belong to the person you are talking to. "
-            f"{not_theirs}{_also(evidence[1:], result)}"
+            f"{not_theirs}{_also(evidence[1:], result)}",
         )
-    if "stock" in evidence:
-        agencies = ", ".join(dict.fromkeys(h.agency for h in result.provenance.stock_agencies))
-        return (
-            f"{result.query}: LIKELY A STOCK PHOTO: its own metadata names {agencies}. "
-            f"{not_theirs}{_also(evidence[1:], result)}"
+    prov = result.provenance
+    if "stock" in evidence and prov is not None:
+        agencies = ", ".join(dict.fromkeys(h.agency for h in prov.stock_agencies))
+        return VerdictWords(
+            "LIKELY A STOCK PHOTO",
+            f"its own metadata names {agencies}. {not_theirs}{_also(evidence[1:], result)}",
         )
-    if "ai" in evidence:
-        return (
-            f"{result.query}: LIKELY NOT A REAL PHOTO: its metadata marks it as made by AI "
-            f"({result.provenance.ai_signals[0]}). Nobody real may be behind this profile."
+    if "ai" in evidence and prov is not None:
+        return VerdictWords(
+            "LIKELY NOT A REAL PHOTO",
+            f"its metadata marks it as made by AI ({prov.ai_signals[0]}). "
+            "Nobody real may be behind this profile.",
         )
     if result.not_run:
         missing = "; ".join(describe_not_run(n) for n in result.not_run)
-        return (
-            f"{result.query}: NOT FULLY CHECKED: {missing} did not run. What did run "
-            f"({_what_ran(result)}) found nothing, but the check is not complete."
+        return VerdictWords(
+            "NOT FULLY CHECKED",
+            f"{missing} did not run. What did run ({_what_ran(result)}) found nothing, but "
+            "the check is not complete.",
         )
     extra = " (it has too little detail to compare)" if result.warnings else ""
     searched = [r.provider for r in result.online if r.ok]
-    web = f", nor on the web ({', '.join(searched)})" if searched else ""
-    return (
-        f"{result.query}: no match among the known photos in this index{extra}{web}. "
-        "That does not prove the photo is genuine."
+    web_part = f", nor on the web ({', '.join(searched)})" if searched else ""
+    return VerdictWords(
+        "",
+        f"no match among the known photos in this index{extra}{web_part}.",
+        "That does not prove the photo is genuine.",
     )
 
 
@@ -313,6 +194,85 @@ def _also(kinds: list[str], result: CheckResult) -> str:
     }
     more = [words[k] for k in kinds if k in words]
     return f" Also: {', '.join(more)}." if more else ""
+
+
+def evidence_reasons(result: CheckResult) -> list[tuple[str, str]]:
+    """The evidence besides the index, strongest first, as (a few words, a sentence): a
+    stock agency or an AI label in the photo's metadata, copies on the web.
+    """
+    reasons = []
+    prov = result.provenance
+    for kind in result.evidence:
+        if kind == "stock" and prov is not None:
+            names = ", ".join(dict.fromkeys(h.agency for h in prov.stock_agencies))
+            reasons.append(
+                (
+                    f"stock agency: {names}",
+                    f"Its hidden information names a stock-photo agency: {names}.",
+                )
+            )
+        elif kind == "ai":
+            reasons.append(
+                ("marked as AI", "Its hidden information says it was made or edited by AI.")
+            )
+        elif kind == "web" and (web := result.web) is not None:
+            sites = ", ".join(web.stock_hits)
+            if web.exact_count:
+                n = web.exact_count
+                count = "1 web page" if n == 1 else f"{n} web pages"
+                where = f", including stock-photo sites ({sites})" if sites else ""
+                reasons.append(
+                    (f"online on {count}", f"Copies were found online on {count}{where}.")
+                )
+            else:
+                reasons.append(
+                    (
+                        "online on stock-photo sites",
+                        f"Copies were found on stock-photo sites ({sites}).",
+                    )
+                )
+    return reasons
+
+
+def not_run_names(item: NotRun) -> tuple[str, str]:
+    """A few words and a name for a part that did not run: ``("local index", "Local index")``,
+    ``("tineye", "Online search (tineye)")``.
+    """
+    if item.part == "index":
+        return "local index", "Local index"
+    provider = item.part.removeprefix("online:")
+    return provider, f"Online search ({provider})"
+
+
+SCREENSHOT_HINT = (
+    "this looks like a screenshot or a page, and no photo in it was recognised: crop it to "
+    "the photo alone and check again, or search the web for the photo (revimg links URL "
+    "for a photo that is online, or --online with a provider key)"
+)
+#: Next steps for a check that had no index to compare with (the same for every photo).
+NO_INDEX_HINTS = (
+    "search the web for it in your browser: 'revimg links PHOTO' lists the search pages "
+    "(for a file on this computer you upload it there yourself; for a photo's web address "
+    "only the address is sent)",
+    "or search from here: add --online tineye (a TinEye API key in TINEYE_API_KEY) or "
+    "--online serpapi-lens (SERPAPI_KEY); the photo is then sent to that service "
+    "('revimg providers' lists them all)",
+    "get an index of known photos: import a hash bank a team or a victims' organisation "
+    "publishes ('revimg index import URL'), or build one from a folder of photos "
+    "('revimg index build FOLDER')",
+)
+#: The sentences for each kind of ``CheckResult.next_steps``.
+_NEXT_STEP_WORDS: dict[str, tuple[str, ...]] = {
+    "screenshot": (SCREENSHOT_HINT,),
+    "no_index": NO_INDEX_HINTS,
+}
+
+
+def hints(result: CheckResult) -> list[str]:
+    """What the person can try next when nothing was found, as plain sentences (the JSON
+    ``hints``): the words for each of ``result.next_steps``.
+    """
+    return [line for step in result.next_steps for line in _NEXT_STEP_WORDS[step]]
 
 
 def describe_online(result: CheckResult, top: int = 5) -> list[str]:

@@ -12,6 +12,8 @@ from revimg.imaging import regions
 from revimg.imaging.sources import Source
 from revimg.index.store import open_index
 from revimg.matching.checker import check_source
+from revimg.report.data import result_dict
+from revimg.report.words import hints
 from tests.conftest import STOCK, SUSPECTS
 
 PHONE = (1080, 2340)
@@ -158,7 +160,7 @@ def test_screenshots_of_an_indexed_photo_match_and_say_where(
     assert best.entry.name == "kphotoalbum__jesper.jpg"
     assert variant in best.variant.split("+")
     assert best.query_box is not None and _iou(best.query_box, _fractions(box, PHONE)) >= 0.7
-    out = result.as_dict()
+    out = result_dict(result)
     assert out["matches"][0]["query_box"] == [round(b, 4) for b in best.query_box]
     assert out["hints"] == []
 
@@ -173,9 +175,10 @@ def test_a_screenshot_with_no_known_photo_gets_a_hint_and_a_plain_photo_does_not
         in_shot = check_source(index, Source("shot.png", data=_png(shot)))
         plain = check_source(index, Source("plain.jpg", path=SUSPECTS / "unrelated.jpg"))
     assert in_shot.verdict == "no_match" and in_shot.matches == []
-    assert len(in_shot.hints) == 1 and "crop" in in_shot.hints[0]
-    assert in_shot.as_dict()["hints"] == in_shot.hints
-    assert plain.verdict == "no_match" and plain.hints == []
+    assert in_shot.next_steps == ["screenshot"] and plain.next_steps == []
+    assert len(hints(in_shot)) == 1 and "crop" in hints(in_shot)[0]
+    assert result_dict(in_shot)["hints"] == hints(in_shot)
+    assert plain.verdict == "no_match" and hints(plain) == []
 
 
 def test_cli_says_where_in_the_screenshot_in_every_format(

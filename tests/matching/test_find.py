@@ -15,6 +15,7 @@ from revimg.imaging.sources import Source
 from revimg.index.store import open_index
 from revimg.matching.checker import check_paths, check_sources
 from revimg.matching.find import max_distance_for, score_of
+from revimg.report.data import result_dict
 from tests.conftest import STOCK
 
 SOURCE = "kphotoalbum__anne_helene.jpg"
@@ -53,7 +54,7 @@ def test_edited_copy_found_with_variant(built_index: Path, edit: str) -> None:
     query = Source(f"{edit}.jpg", data=_as_jpeg(transform(_source_img())))
     with open_index(built_index) as index:
         (result,) = check_sources(index, [query])
-    assert result.verdict == "match", result.as_dict()
+    assert result.verdict == "match", result_dict(result)
     best = result.matches[0]
     assert best.entry.name == SOURCE
     assert best.variant == variant
@@ -86,7 +87,7 @@ def test_unrelated_photos_do_not_match(built_index: Path, name: str) -> None:
     with open_index(built_index) as index:
         (result,) = check_paths(index, [STOCK / name if (STOCK / name).exists() else name])
     if result.error is None:
-        assert result.verdict == "no_match", result.as_dict()
+        assert result.verdict == "no_match", result_dict(result)
 
 
 def test_flat_query_warns_and_matches_nothing(built_index: Path) -> None:
@@ -101,7 +102,7 @@ def test_unreadable_query_is_an_error_result(built_index: Path) -> None:
     with open_index(built_index) as index:
         results = list(check_sources(index, [Source("x.jpg", data=b"nope"), Source("y", data=b"")]))
     assert [r.verdict for r in results] == [None, None]
-    assert results[0].as_dict() == {"query": "x.jpg", "error": results[0].error}
+    assert result_dict(results[0]) == {"query": "x.jpg", "error": results[0].error}
 
 
 def test_threshold_bounds_and_scores() -> None:
@@ -130,8 +131,8 @@ def test_parallel_batch_gives_the_same_results_in_order(built_index: Path) -> No
     paths = sorted(SUSPECTS.glob("*.*"))  # includes README.md: an error result in its place
     sources = [Source(str(p), path=p) for p in paths]
     with open_index(built_index) as index:
-        serial = [r.as_dict() for r in check_sources(index, sources)]
-        parallel = [r.as_dict() for r in check_sources(index, sources, jobs=2)]
+        serial = [result_dict(r) for r in check_sources(index, sources)]
+        parallel = [result_dict(r) for r in check_sources(index, sources, jobs=2)]
     assert parallel == serial
     assert [r["query"] for r in parallel] == [str(p) for p in paths]
     assert any("error" in r for r in parallel) and any(r.get("matches") for r in parallel)
@@ -155,11 +156,11 @@ def test_batch_workers_search_when_they_can_map_the_index(
         return real(index, label, *rest)
 
     with open_index(built_index) as index:
-        serial = [r.as_dict() for r in check_sources(index, sources)]
+        serial = [result_dict(r) for r in check_sources(index, sources)]
         if not shared:
             monkeypatch.setattr(type(index), "shared_search_files", lambda self: False)
         monkeypatch.setattr(checker, "_result", counted)
-        parallel = [r.as_dict() for r in check_sources(index, sources, jobs=2)]
+        parallel = [result_dict(r) for r in check_sources(index, sources, jobs=2)]
     assert parallel == serial
     assert in_parent == ([] if shared else [s.label for s in sources])
 

@@ -19,9 +19,12 @@ import pytest
 from PIL import Image
 
 from revimg import __version__
-from revimg.index.store import open_index
+from revimg.index.store import Entry, open_index
 from revimg.matching.checker import check_paths
-from revimg.provenance import inspect
+from revimg.matching.result import CheckResult, Match, NotRun
+from revimg.online.providers import WebMatch
+from revimg.online.search import ProviderResult
+from revimg.provenance import AgencyHit, Provenance, inspect
 from revimg.report.html import (
     BANK_PLACEHOLDER,
     CSP,
@@ -32,7 +35,7 @@ from revimg.report.html import (
     thumbnail_uri,
     write_report,
 )
-from revimg.report.words import verdict_sentence
+from revimg.report.words import NO_INDEX_HINTS, SCREENSHOT_HINT
 from tests.conftest import DATA, STOCK, SUSPECTS
 
 #: Read at import: the autouse isolated_env fixture clears REVIMG_* before each test.
@@ -140,43 +143,76 @@ def jpeg(
     return buf.getvalue()
 
 
-def match(**overrides: Any) -> dict[str, Any]:
-    """A match dict shaped like Match.as_dict()."""
-    base: dict[str, Any] = {
-        "path": str(STOCK / "kphotoalbum__jesper.jpg"),
-        "id": 6,
-        "name": "kphotoalbum__jesper.jpg",
-        "distance": 10,
-        "score": 0.99,
-        "variant": "cropped",
-        "region": {"view": "features", "box": [0.1663, 0.0, 0.8324, 0.9994]},
-        "exact": False,
-        "method": "features",
-        "inliers": 119,
-        "rotation": 0.0,
-        "origin": "file",
-        "meta": {
+JESPER = str(STOCK / "kphotoalbum__jesper.jpg")
+
+
+def match(
+    *,
+    name: str = "kphotoalbum__jesper.jpg",
+    path: str | None = JESPER,
+    origin: str = "file",
+    meta: dict[str, Any] | None = None,
+    **overrides: Any,
+) -> Match:
+    """A match of the indexed photo ``name``: by default the cropped Jesper, found by features."""
+    if meta is None:
+        meta = {
             "title": "Jesper",
             "credit": "KPhotoAlbum demo album",
             "licence": "GPL-2+",
             "source_url": "https://packages.debian.org/bookworm/kphotoalbum",
             "tags": ["people"],
-        },
+        }
+    entry = Entry(6, name, path, origin, None, None, None, b"", 100, None, meta)
+    fields: dict[str, Any] = {
+        "distance": 10,
+        "score": 0.99,
+        "variant": "cropped",
+        "view": "features",
+        "box": (0.1663, 0.0, 0.8324, 0.9994),
+        "exact": False,
+        "method": "features",
+        "inliers": 119,
+        "rotation": 0.0,
     }
-    base.update(overrides)
-    return base
+    fields.update(overrides)
+    return Match(entry, **fields)
 
 
-def result(*matches: dict[str, Any], query: str = "suspect.jpg", **extra: Any) -> dict[str, Any]:
-    return {
-        "query": query,
-        "verdict": "match" if matches else "no_match",
-        "matches": list(matches),
-        "sha256": "0" * 64,
-        "pdq_quality": 100,
-        "warnings": [],
-        **extra,
-    }
+def result(*matches: Match, query: str = "suspect.jpg", **extra: Any) -> CheckResult:
+    """A check result; ``extra`` sets its other fields (provenance, online, skipped, ...)."""
+    return CheckResult(query, list(matches), sha256="0" * 64, quality=100, **extra)
+
+
+def failed(query: str, error: str) -> CheckResult:
+    """The result for a photo that could not be checked."""
+    return CheckResult(query, error=error)
+
+
+def web(
+    *matches: WebMatch,
+    provider: str = "tineye",
+    sent: str = "bytes",
+    host: str = "api.tineye.com",
+    retention: str = "",
+    cached: bool = False,
+    error: str | None = None,
+) -> ProviderResult:
+    """What one online provider did and found."""
+    kind = "config" if error else None
+    return ProviderResult(provider, sent, host, retention, cached, matches, error, kind)  # type: ignore[arg-type]
+
+
+def found(page_url: str | None, kind: str = "exact", **fields: Any) -> WebMatch:
+    """One copy on the web."""
+    base: dict[str, Any] = {"image_url": None, "title": None, "domain": None}
+    base.update(fields)
+    return WebMatch("tineye", page_url, kind=kind, **base)  # type: ignore[arg-type]
+
+
+def ai_label(label: str = "AI label") -> Provenance:
+    """Metadata that marks the photo as made by AI."""
+    return Provenance("photo.jpg", ai_signals=(label,))
 
 
 def render(*items: ReportItem) -> tuple[str, Page]:
@@ -219,10 +255,7 @@ def real_items(built_index: Path) -> list[ReportItem]:
     names = ["profile-square.jpg", "mirrored.jpg", "unrelated.jpg"]
     with open_index(built_index) as index:
         results = list(check_paths(index, [SUSPECTS / n for n in names]))
-    return [
-        ReportItem.from_result(r.as_dict(), verdict_sentence(r), Path(r.query).read_bytes())
-        for r in results
-    ]
+    return [ReportItem.of(r, Path(r.query).read_bytes()) for r in results]
 
 
 def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem]) -> None:
@@ -247,7 +280,7 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
     assert "left:16." in boxes[0][1]["style"] and "top:0.0%" in boxes[0][1]["style"]
     # One thumbnail per query, one per known photo, each with a text alternative.
     images = page.find("img")
-    expected = sum(1 + len(item.result["matches"]) for item in real_items)
+    expected = sum(1 + len(item.result.matches) for item in real_items)
     assert len(images) == expected == 5
     sides = []
     for attrs in images:
@@ -263,54 +296,48 @@ def test_real_results_show_verdicts_photos_and_boxes(real_items: list[ReportItem
 
 def test_crop_box_is_drawn_only_for_part_of_the_photo() -> None:
     shown = [
-        ([0.1663, 0.0, 0.8324, 0.9994], "left:16.63%;top:0.0%;width:66.61%;height:99.94%"),
-        ([-1, 0, 0.5, 2], "left:0.0%;top:0.0%;width:50.0%;height:100.0%"),
+        ((0.1663, 0.0, 0.8324, 0.9994), "left:16.63%;top:0.0%;width:66.61%;height:99.94%"),
+        ((-1, 0, 0.5, 2), "left:0.0%;top:0.0%;width:50.0%;height:100.0%"),
     ]
     for box, style in shown:
-        item = ReportItem(
-            result(match(region={"view": "features", "box": box})),
-            "",
-            jpeg(),
-            [STOCK / "kphotoalbum__jesper.jpg"],
-        )
+        item = ReportItem(result(match(box=box)), jpeg(), [JESPER])
         _, page = render(item)
         assert [a["style"] for _, a in page.with_class("box")] == [style]
-    for region in (
-        {"view": "features", "box": [0.0, 0.0001, 1.0, 1.0]},
-        {"view": "features", "box": ["a", 0, 1, 1]},
-        {"view": "features", "box": [0.5, 0.5, 0.2, 0.9]},
-        {"box": [0, 0, 1]},
+    for box in (
+        (0.0, 0.0001, 1.0, 1.0),
+        (float("nan"), 0, 1, 1),
+        (0.5, 0.5, 0.2, 0.9),
         None,
-        "0 0 1 1",
     ):
-        item = ReportItem(
-            result(match(region=region)), "", jpeg(), [STOCK / "kphotoalbum__jesper.jpg"]
-        )
+        item = ReportItem(result(match(box=box)), jpeg(), [JESPER])
         _, page = render(item)
-        assert page.with_class("box") == [], region
+        assert page.with_class("box") == [], box
 
 
 def test_query_box_is_drawn_on_the_checked_image() -> None:
     """A photo found inside a screenshot: the box marks where, on the image checked."""
-    m = match(region={"view": "features", "box": [0.0, 0.0, 1.0, 1.0]})
-    m["query_box"] = [0.3134, 0.274, 0.9701, 0.4795]
-    m["variant"] = "framed"
-    item = ReportItem(result(m), "", jpeg(), [STOCK / "kphotoalbum__jesper.jpg"])
+    full = (0.0, 0.0, 1.0, 1.0)
+    m = match(box=full, query_box=(0.3134, 0.274, 0.9701, 0.4795), variant="framed")
+    item = ReportItem(result(m), jpeg(), [JESPER])
     _, page = render(item)
     boxes = page.with_class("box")
     assert [a["style"] for _, a in boxes] == ["left:31.34%;top:27.4%;width:65.67%;height:20.55%"]
     assert "the part recognised" in page.text and "Where it was found" in page.text
     assert "inside a screenshot, page or border" in page.text
-    for bad in (None, [0, 0, 1, 1], ["a", 0, 1, 1], "0 0 1 1"):
-        m["query_box"] = bad
-        _, page = render(ReportItem(result(m), "", jpeg(), [STOCK / "kphotoalbum__jesper.jpg"]))
+    for bad in (None, (0, 0, 1, 1), (float("inf"), 0, 1, 1)):
+        m = match(box=full, query_box=bad, variant="framed")
+        _, page = render(ReportItem(result(m), jpeg(), [JESPER]))
         assert page.with_class("box") == [], bad
 
 
 def test_screenshot_hint_is_shown() -> None:
-    item = ReportItem(result(hints=["crop it to the photo alone and check again"]), "", jpeg())
+    item = ReportItem(result(screenshot_like=True), jpeg())
     _, page = render(item)
-    assert "Tip: crop it to the photo alone and check again" in page.text
+    assert f"Tip: {SCREENSHOT_HINT}" in page.text
+    assert "crop it to the photo alone and check again" in page.text
+    # a screenshot in which a known photo was found needs no tip
+    _, page = render(ReportItem(result(match(), screenshot_like=True), jpeg(), [None]))
+    assert "Tip:" not in page.text
 
 
 # ---------------------------------------------------------------------------
@@ -333,45 +360,39 @@ def test_malicious_values_cannot_inject_anything() -> None:
         "source_url": EVIL["js_url"],
         "tags": [EVIL["style"], 5, None],
     }
-    web = {
-        "provider": EVIL["script"],
-        "sent": "bytes",
-        "host": EVIL["attr"],
-        "retention": EVIL["style"],
-        "cached": False,
-        "error": None,
-        "matches": [
-            {
-                "provider": "x",
-                "page_url": EVIL["js_url"],
-                "image_url": "data:text/html,<script>alert(4)</script>",
-                "title": EVIL["attr"],
-                "domain": EVIL["style"],
-                "score": 0.5,
-                "first_seen": EVIL["script"],
-                "kind": EVIL["attr"],
-                "tags": [],
-                "stock": True,
-            },
-            {
-                "page_url": 'https://example.com/"onmouseover="alert(5)',
-                "title": "<b>bold</b>",
-                "kind": "exact",
-            },
-            {"page_url": " JavaScript:alert(6)", "kind": "partial"},
-        ],
-    }
+    online = web(
+        found(
+            EVIL["js_url"],
+            kind=EVIL["attr"],
+            image_url="data:text/html,<script>alert(4)</script>",
+            title=EVIL["attr"],
+            domain=EVIL["style"],
+            score=0.5,
+            first_seen=EVIL["script"],
+            stock=True,
+        ),
+        found('https://example.com/"onmouseover="alert(5)', title="<b>bold</b>"),
+        found(" JavaScript:alert(6)", kind="partial"),
+        provider=EVIL["script"],
+        host=EVIL["attr"],
+        retention=EVIL["style"],
+    )
+    prov = Provenance(
+        EVIL["attr"],
+        title=EVIL["style"],
+        stock_agencies=(AgencyHit(EVIL["script"], "credit", EVIL["attr"], "iptc"),),
+    )
     evil = result(
         match(name=EVIL["style"], path=EVIL["attr"], origin=EVIL["script"], meta=meta),
         match(name=EVIL["attr"], variant=EVIL["script"], meta={"source_url": "vbscript:x"}),
         query=EVIL["style"] + EVIL["attr"],
         warnings=[EVIL["script"]],
-        online=[web],
-        provenance={"stock_agencies": [{"agency": EVIL["script"], "field": "credit"}]},
-        findings=[EVIL["style"], EVIL["attr"]],
+        online=[online],
+        provenance=prov,
+        skipped=[NotRun(f"online:{EVIL['attr']}", "failed", EVIL["style"])],
     )
-    item = ReportItem(evil, EVIL["script"] + EVIL["attr"], jpeg(), [EVIL["attr"], None])
-    error = ReportItem({"query": EVIL["attr"], "error": EVIL["style"]}, EVIL["style"])
+    item = ReportItem(evil, jpeg(), [EVIL["attr"], None])
+    error = ReportItem(failed(EVIL["attr"], EVIL["style"]))
     text, page = render(item, error)
     assert_inert(page)
     assert not page.find("a", href=EVIL["js_url"])
@@ -398,7 +419,7 @@ def test_only_http_and_https_urls_become_links() -> None:
         "https://example.com/\nx": False,
     }
     for url, linked in urls.items():
-        _, page = render(ReportItem(result(match(meta={"source_url": url})), "", None, [None]))
+        _, page = render(ReportItem(result(match(meta={"source_url": url})), None, [None]))
         hrefs = web_links(page)
         assert hrefs == ([url] if linked else []), url
         assert " ".join(url.split()) in page.text
@@ -434,7 +455,7 @@ def test_thumbnails_are_small_upright_jpegs() -> None:
 
 
 def test_unreadable_query_photo_gets_a_placeholder() -> None:
-    _, page = render(ReportItem(result(), "no match", b"garbage"))
+    _, page = render(ReportItem(result(), b"garbage"))
     assert page.find("img") == []
     assert "picture could not be shown" in page.text
 
@@ -445,10 +466,7 @@ def test_unreadable_query_photo_gets_a_placeholder() -> None:
 
 
 def test_error_result_renders_grey_with_its_reason() -> None:
-    item = ReportItem(
-        {"query": "notes.txt", "error": "not an image, or a format that cannot be read"},
-        "notes.txt: could not be checked (not an image, or a format that cannot be read)",
-    )
+    item = ReportItem(failed("notes.txt", "not an image, or a format that cannot be read"))
     text, page = render(item)
     assert headlines(text) == ["Could not be checked"]
     assert page.with_class("v-error")
@@ -461,16 +479,16 @@ def test_error_result_renders_grey_with_its_reason() -> None:
 
 def test_bank_match_without_picture_shows_placeholder() -> None:
     bank = match(
-        path="scam-photo-0042",
         name="scam-photo-0042",
+        path=None,
         origin="shared-bank.jsonl",
         variant="original",
-        region=None,
+        box=None,
         method="pdq",
         inliers=None,
         meta={"title": "Reported scam profile"},
     )
-    item = ReportItem.from_result(result(bank), "x", jpeg())
+    item = ReportItem.of(result(bank), jpeg())
     assert item.match_files == (None,)
     text, page = render(item)
     assert headlines(text) == ["Likely a known photo"]
@@ -483,24 +501,22 @@ def test_bank_match_without_picture_shows_placeholder() -> None:
     assert len(page.find("img")) == 1  # the query only
 
 
-def test_from_result_keeps_existing_local_files_only(tmp_path: Path) -> None:
+def test_of_keeps_existing_local_files_only(tmp_path: Path) -> None:
     gone = match(path=str(tmp_path / "deleted.jpg"))
     here = match()
-    item = ReportItem.from_result(result(here, gone), "x", jpeg())
-    assert item.match_files == (here["path"], None)
+    item = ReportItem.of(result(here, gone), jpeg())
+    assert item.match_files == (JESPER, None)
     _, page = render(item)
     assert len(page.find("img")) == 2  # the query once, beside the best match; one known photo
     assert MISSING_PLACEHOLDER in page.text
 
 
 def test_no_match_says_it_proves_nothing_and_what_to_try() -> None:
-    sentence = (
-        "a.jpg: no match among the known photos in this index. "
-        "That does not prove the photo is genuine."
-    )
-    text, page = render(ReportItem(result(query="a.jpg"), sentence, jpeg()))
+    text, page = render(ReportItem(result(query="a.jpg"), jpeg()))
     assert headlines(text) == ["No match found"]
     assert page.with_class("v-clear")
+    assert "No match among the known photos in this index." in page.text
+    assert "That does not prove the photo is genuine" not in page.text  # its own line instead
     assert "No match among the known photos does not prove that the photo is genuine" in page.text
     assert "Search the web for it" in page.text
     assert "cannot prove that a photo is genuine" in page.text
@@ -511,10 +527,12 @@ def test_no_match_says_it_proves_nothing_and_what_to_try() -> None:
 
 
 def test_match_gives_romance_scam_advice() -> None:
-    sentence = 'suspect.jpg: LIKELY A KNOWN PHOTO: a copy (cropped) of "Jesper", score 0.99.'
-    _, page = render(ReportItem(result(match()), sentence, jpeg(), [match()["path"]]))
-    assert 'A copy (cropped) of "Jesper", score 0.99.' in page.text
-    assert "LIKELY A KNOWN PHOTO" not in page.text
+    _, page = render(ReportItem(result(match()), jpeg(), [JESPER]))
+    assert (
+        'A copy (cropped) of "Jesper" by KPhotoAlbum demo album, score 0.99. Someone may be '
+        "using a photo that is not theirs." in page.text
+    )
+    assert "LIKELY A KNOWN PHOTO" not in page.text and "suspect.jpg: " not in page.text
     for advice in (
         "Do not send money",
         "gift cards",
@@ -530,9 +548,10 @@ def test_match_gives_romance_scam_advice() -> None:
 
 def test_stock_credit_without_a_match_is_a_warning() -> None:
     prov = inspect((DATA / "provenance" / "stock-full.jpg").read_bytes(), "stock-full.jpg")
-    item = ReportItem(result(provenance=prov.to_dict()), "stock.jpg: no match.", jpeg())
+    item = ReportItem(result(provenance=prov), jpeg())
     text, page = render(item)
     assert headlines(text) == ["Warning signs found"]
+    assert "LIKELY A STOCK PHOTO: its own metadata names Getty Images" in page.text
     assert "names a stock-photo agency: Getty Images" in page.text
     strong = page.with_class("strong")
     assert len(strong) == len(prov.evidence()) > 0
@@ -541,64 +560,45 @@ def test_stock_credit_without_a_match_is_a_warning() -> None:
     assert "Stop contact" in page.text
 
 
-def test_ai_label_and_findings_from_each_place() -> None:
+def test_ai_label_and_findings() -> None:
     prov = inspect((DATA / "provenance" / "ai-xmp-trained.jpg").read_bytes(), "ai.jpg")
-    lines = list(prov.findings())
-    places = [
-        ReportItem(result(provenance=prov.to_dict()), "", None),
-        ReportItem(result(provenance={**prov.to_dict(), "findings": lines}), "", None),
-        ReportItem(result(provenance=prov.to_dict(), findings=lines), "", None),
-        ReportItem(result(provenance=prov.to_dict()), "", None, findings=lines),
-    ]
-    for item in places:
-        text, page = render(item)
-        assert headlines(text) == ["Warning signs found"]
-        assert "made or edited by AI" in page.text
-        for line in lines:
-            assert line in page.text
-        assert len(page.with_class("strong")) == len(prov.evidence())
+    text, page = render(ReportItem(result(provenance=prov)))
+    assert headlines(text) == ["Warning signs found"]
+    assert "made or edited by AI" in page.text
+    for line in prov.findings():
+        assert line in page.text
+    assert len(page.with_class("strong")) == len(prov.evidence())
     # A photo without metadata says so; one that was not inspected shows no such section.
     empty = inspect((DATA / "provenance" / "no-metadata.jpg").read_bytes(), "plain.jpg")
-    _, page = render(ReportItem(result(provenance=empty.to_dict(), findings=[]), "", None))
+    assert empty.findings() == ()
+    _, page = render(ReportItem(result(provenance=empty)))
     assert "carries no camera, credit or AI information" in page.text
-    _, page = render(ReportItem(result(findings=[]), "", None))
+    _, page = render(ReportItem(result()))
     assert "hidden information" not in page.text
 
 
 def test_online_results_say_what_was_sent_where() -> None:
+    copy = found(
+        "https://www.istockphoto.com/photo/man-123",
+        image_url="https://media.istockphoto.com/id/123.jpg",
+        title="Smiling man",
+        domain="istockphoto.com",
+        score=0.93,
+        first_seen="2016-03-02",
+        tags=("stock",),
+        stock=True,
+    )
     online = [
-        {
-            "provider": "tineye",
-            "sent": "bytes",
-            "host": "api.tineye.com",
-            "retention": "deleted after 72 hours",
-            "cached": True,
-            "error": None,
-            "matches": [
-                {
-                    "provider": "tineye",
-                    "page_url": "https://www.istockphoto.com/photo/man-123",
-                    "image_url": "https://media.istockphoto.com/id/123.jpg",
-                    "title": "Smiling man",
-                    "domain": "istockphoto.com",
-                    "score": 0.93,
-                    "first_seen": "2016-03-02",
-                    "kind": "exact",
-                    "tags": ["stock"],
-                    "stock": True,
-                }
-            ],
-        },
-        {"provider": "serpapi", "sent": "url", "host": "serpapi.com", "matches": []},
-        {
-            "provider": "vision",
-            "sent": "nothing",
-            "host": "vision.googleapis.com",
-            "error": "vision: no API key (set GOOGLE_API_KEY)",
-            "matches": [],
-        },
+        web(copy, retention="deleted after 72 hours", cached=True),
+        web(provider="serpapi", sent="url", host="serpapi.com"),
+        web(
+            provider="vision",
+            sent="nothing",
+            host="vision.googleapis.com",
+            error="vision: no API key (set GOOGLE_API_KEY)",
+        ),
     ]
-    text, page = render(ReportItem(result(online=online), "", jpeg()))
+    text, page = render(ReportItem(result(online=online), jpeg()))
     assert headlines(text) == ["Warning signs found"]
     assert (
         "Copies were found online on 1 web page, including stock-photo sites (istockphoto.com)."
@@ -618,41 +618,34 @@ def test_online_results_say_what_was_sent_where() -> None:
     ]
     assert_inert(page)
     # Look-alikes alone are not evidence.
-    similar = [{**online[0], "matches": [{**online[0]["matches"][0], "kind": "similar"}]}]
-    text, _ = render(ReportItem(result(online=similar), "", jpeg()))
+    similar = [web(found(copy.page_url, kind="similar", stock=True, domain="istockphoto.com"))]
+    text, _ = render(ReportItem(result(online=similar), jpeg()))
     assert headlines(text) == ["No match found"]
+    # A copy on a stock site that is only part of the photo is evidence too.
+    partial = [web(found(copy.page_url, kind="partial", stock=True, domain="istockphoto.com"))]
+    text, page = render(ReportItem(result(online=partial), jpeg()))
+    assert headlines(text) == ["Warning signs found"]
+    assert "Copies were found on stock-photo sites (istockphoto.com)." in page.text
 
 
-def test_values_of_the_wrong_type_are_skipped() -> None:
-    junk: list[dict[str, Any]] = [
-        {"query": 42},
-        {"query": "a.jpg", "matches": "not a list", "online": {"a": 1}, "provenance": "x"},
-        {
-            "query": "b.jpg",
-            "verdict": "match",
-            "matches": [
-                5,
-                {"score": "high", "distance": 3.5, "meta": ["x"], "variant": 7, "exact": "yes"},
-                {"score": float("nan"), "inliers": True, "method": "features", "rotation": "x"},
-            ],
-            "warnings": "be careful",
-            "provenance": {"stock_agencies": "Getty", "ai_signals": [1], "gps": [1, 2]},
-            "online": [None, {"matches": [None, {"kind": None, "score": "1"}]}],
-            "findings": [None, 3],
-        },
-    ]
-    text, page = render(*(ReportItem(r, None, b"", [3]) for r in junk))  # type: ignore[arg-type]
-    assert headlines(text) == ["Could not be checked", "No match found", "Likely a known photo"]
-    assert "3 photos checked, 1 likely known, 1 with no match, 1 could not be checked." in page.text
+def test_bank_metadata_of_any_json_type_is_shown_only_as_text() -> None:
+    """A hash bank's metadata is any JSON: what is not text is left out, never an error."""
+    meta = {"title": 5, "credit": ["x"], "licence": None, "source_url": {"a": 1}, "tags": "x"}
+    odd = match(name="bank-7", path=None, origin="bank.jsonl", meta=meta, method="pdq")
+    text, page = render(ReportItem(result(odd), None, [None]))
+    assert headlines(text) == ["Likely a known photo"]
+    assert "Known photo: bank-7" in page.text
+    for label in ("Title", "Credit", "Licence", "Source", "Tags"):
+        assert f"<dt>{label}</dt>" not in text, label
     assert_inert(page)
 
 
 def test_header_summary_and_title() -> None:
     items = [
-        ReportItem(result(match()), "", None, [None]),
-        ReportItem(result(), "", None),
-        ReportItem({"query": "x", "error": "broken"}, ""),
-        ReportItem(result(provenance={"ai_signals": ["AI label"]}), "", None),
+        ReportItem(result(match()), None, [None]),
+        ReportItem(result()),
+        ReportItem(failed("x", "broken")),
+        ReportItem(result(provenance=ai_label())),
     ]
     _, page = render(*items)
     assert f"made 2024-05-06 07:08 with revimg {__version__}" in page.text
@@ -672,7 +665,7 @@ def test_header_summary_and_title() -> None:
 def test_write_report_is_atomic_utf8(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     target.write_text("old", encoding="utf-8")
-    items = [ReportItem(result(match(meta={"title": "Café Ωmega"})), "", jpeg(), [None])]
+    items = [ReportItem(result(match(meta={"title": "Café Ωmega"})), jpeg(), [None])]
     assert write_report(target, items, now=NOW) == target
     assert target.read_bytes().decode("utf-8") == render_report(items, now=NOW)
     assert "Café Ωmega" in target.read_text(encoding="utf-8")
@@ -690,16 +683,12 @@ def test_write_report_is_atomic_utf8(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------
 
 NOT_RUN = [
-    {
-        "part": "index",
-        "kind": "no-index",
-        "reason": "There is no local index at ~/revimg-index, so no known photo was compared.",
-    },
-    {
-        "part": "online:tineye",
-        "kind": "no-key",
-        "reason": "TinEye has no key (set TINEYE_API_KEY).",
-    },
+    NotRun(
+        "index",
+        "missing",
+        "There is no local index at ~/revimg-index, so no known photo was compared.",
+    ),
+    NotRun("online:tineye", "config", "TinEye has no key (set TINEYE_API_KEY)."),
 ]
 
 
@@ -709,7 +698,7 @@ def cards(text: str) -> list[str]:
 
 
 def test_incomplete_is_amber_and_lists_what_did_not_run() -> None:
-    item = ReportItem(result(verdict="incomplete", not_run=NOT_RUN), "", jpeg())
+    item = ReportItem(result(skipped=NOT_RUN), jpeg())
     text, page = render(item)
     assert headlines(text) == ["Not fully checked"]
     assert [a["class"] for _, a in page.with_class("verdict")] == ["verdict v-incomplete"]
@@ -721,44 +710,36 @@ def test_incomplete_is_amber_and_lists_what_did_not_run() -> None:
     assert "Stop contact" not in page.text and "Never send money" in page.text
     assert len(page.find("img")) == 1  # the photo that was checked
     # the verdict sentence of revimg.report.words, minus what the headline says already
-    sentence = (
-        "suspect.jpg: NOT FULLY CHECKED: the comparison with known photos (no index) did not "
-        "run. What did run (its own metadata) found nothing, but the check is not complete."
-    )
-    _, page = render(ReportItem(result(verdict="incomplete", not_run=NOT_RUN), sentence, None))
     assert "NOT FULLY CHECKED" not in page.text
-    assert "The comparison with known photos (no index) did not run. What did run" in page.text
-    # A verdict this version does not know is never shown as a no match.
-    _, page = render(ReportItem(result(verdict="something-new"), "", None))
-    assert page.with_class("v-incomplete") and not page.with_class("v-clear")
-    assert "Part of the check (no reason given)." in page.text
+    assert (
+        "The comparison with known photos (no index on this machine yet); the web search on "
+        "tineye (no API key) did not run. What did run (its own metadata) found nothing"
+    ) in page.text
+    # the next steps without an index, on the card of a single photo
+    for hint in NO_INDEX_HINTS:
+        assert f"Tip: {hint}" in page.text
 
 
 def test_not_run_values_are_untrusted() -> None:
     not_run = [
-        {"part": EVIL["attr"], "reason": EVIL["script"]},
-        {"part": "online:", "kind": EVIL["style"]},
-        {"part": 7, "reason": None},
-        "index",
-        None,
+        NotRun(f"online:{EVIL['attr']}", "failed", EVIL["script"]),
+        NotRun("index", EVIL["style"], EVIL["style"]),
     ]
     items = [
-        ReportItem(result(verdict="incomplete", not_run=not_run, query=EVIL["attr"]), "", None),
-        ReportItem(result(verdict="incomplete", not_run="index"), "", None),
-        ReportItem(result(verdict="incomplete", not_run={"part": "index"}), "", None),
+        ReportItem(result(skipped=not_run, query=EVIL["attr"])),
+        ReportItem(result(match(), skipped=not_run), None, [None]),
     ]
     text, page = render(*items)
     assert_inert(page)
     assert "<script" not in text
-    assert f"{EVIL['attr']}: {EVIL['script']}" in page.text
-    assert f"Online search (a provider): {EVIL['style']}" in page.text
-    assert "part of the check: it did not run" in page.text
-    assert headlines(text) == ["Not fully checked"] * 3
+    assert f"Online search ({EVIL['attr']}): {EVIL['script']}" in page.text
+    assert f"Local index: {EVIL['style']}" in page.text
+    assert headlines(text) == ["Not fully checked", "Likely a known photo"]
 
 
 def test_match_with_parts_not_run_lists_them_smaller() -> None:
-    serp = [{"part": "online:serpapi-lens", "kind": "failed", "reason": "SerpApi timed out."}]
-    item = ReportItem(result(match(), not_run=serp), "", jpeg(), [match()["path"]])
+    serp = [web(provider="serpapi-lens", host="serpapi.com", error="SerpApi timed out.")]
+    item = ReportItem(result(match(), online=serp), jpeg(), [JESPER])
     text, page = render(item)
     assert headlines(text) == ["Likely a known photo"]
     assert page.with_class("v-known") and not page.with_class("v-incomplete")
@@ -768,16 +749,16 @@ def test_match_with_parts_not_run_lists_them_smaller() -> None:
         page.spaced
     )
     # ... and the overview row of a report of several photos says so too
-    _, page = render(item, ReportItem(result(), "", None))
+    _, page = render(item, ReportItem(result()))
     assert "not run: serpapi-lens" in page.text
     # a match where everything ran says nothing of the kind
-    _, page = render(ReportItem(result(match(), not_run=[]), "", jpeg(), [None]))
+    _, page = render(ReportItem(result(match()), jpeg(), [None]))
     assert not page.with_class("not-run-note") and "part of the check ran" not in page.text
 
 
 def test_error_does_not_look_like_no_match() -> None:
-    error = ReportItem({"query": "notes.txt", "error": "not an image"}, "")
-    clear = ReportItem(result(query="a.jpg"), "", jpeg())
+    error = ReportItem(failed("notes.txt", "not an image"))
+    clear = ReportItem(result(query="a.jpg"), jpeg())
     text, page = render(error, clear)
     assert headlines(text) == ["Could not be checked", "No match found"]
     assert [a["class"] for _, a in page.with_class("verdict")] == [
@@ -799,7 +780,7 @@ def _rgb(css: str, selector: str, prop: str) -> tuple[int, int, int]:
 
 def test_no_match_is_neutral_and_incomplete_is_amber() -> None:
     """No match is blue or grey, never a reassuring green; not fully checked is amber."""
-    css = "".join(render(ReportItem(result(), "", None))[1].styles)
+    css = "".join(render(ReportItem(result()))[1].styles)
     for prop in ("background", "border-color"):
         r, g, b = _rgb(css, ".v-clear", prop)
         assert b > g >= r, (prop, r, g, b)  # blue
@@ -831,32 +812,25 @@ def test_score_wording_follows_the_method() -> None:
             "0.89 out of 1 (distance 7 of 64 bits)",
             ["of 256 bits", "matching details line up"],
         ),
-        (match(method="other", distance=7, score=0.8), "Score 0.80 out of 1 What", ["bits"]),
     ]
     for m, shown, hidden in cases:
-        _, page = render(ReportItem(result(m), "", None, [None]))
+        _, page = render(ReportItem(result(m), None, [None]))
         text = page.spaced
         facts = text[text.index("Score 0") : text.index("Known photo kphoto")]
-        assert shown in facts, (m["method"], facts)
+        assert shown in facts, (m.method, facts)
         for words in hidden:
-            assert words not in facts, (m["method"], words, facts)
-    for method, name in (
-        ("phash", "imagehash pHash from a hash list"),
-        ("dhash", "dHash"),
-        ("whash", "wHash"),
-    ):
-        m = match(method=method, inliers=None, distance=5)
-        _, page = render(ReportItem(result(m), "", None, [None]))
-        assert f"photo fingerprint ({name})" in page.text
-        assert "(distance 5 of 64 bits)" in page.text
+            assert words not in facts, (m.method, words, facts)
+    m = match(method="phash", inliers=None, distance=5)
+    _, page = render(ReportItem(result(m), None, [None]))
+    assert "photo fingerprint (imagehash pHash from a hash list)" in page.text
+    assert "(distance 5 of 64 bits)" in page.text
 
 
 def test_only_the_best_match_box_is_drawn_on_the_checked_photo() -> None:
-    full = {"view": "features", "box": [0.0, 0.0, 1.0, 1.0]}
-    first = match(region=full, query_box=[0.1, 0.2, 0.5, 0.6])
-    second = match(region=full, query_box=[0.5, 0.5, 0.9, 0.9], name="other.jpg")
-    path = STOCK / "kphotoalbum__jesper.jpg"
-    text, page = render(ReportItem(result(first, second), "", jpeg(), [path, path]))
+    full = (0.0, 0.0, 1.0, 1.0)
+    first = match(box=full, query_box=(0.1, 0.2, 0.5, 0.6))
+    second = match(box=full, query_box=(0.5, 0.5, 0.9, 0.9), name="other.jpg")
+    text, page = render(ReportItem(result(first, second), jpeg(), [JESPER, JESPER]))
     assert [a["style"] for _, a in page.with_class("box")] == [
         "left:10.0%;top:20.0%;width:40.0%;height:40.0%"
     ]
@@ -880,11 +854,11 @@ def test_only_the_best_match_box_is_drawn_on_the_checked_photo() -> None:
 
 def test_advice_is_given_once_for_the_whole_page() -> None:
     items = [
-        ReportItem(result(match()), "", None, [None]),
-        ReportItem(result(), "", None),
-        ReportItem(result(verdict="incomplete", not_run=NOT_RUN), "", None),
-        ReportItem({"query": "x.txt", "error": "broken"}, ""),
-        ReportItem(result(provenance={"ai_signals": ["AI label"]}), "", None),
+        ReportItem(result(match()), None, [None]),
+        ReportItem(result()),
+        ReportItem(result(skipped=NOT_RUN)),
+        ReportItem(failed("x.txt", "broken")),
+        ReportItem(result(provenance=ai_label())),
     ] * 3
     text, page = render(*items)
     assert page.text.count("What to do next") == 1
@@ -907,34 +881,32 @@ def test_advice_is_given_once_for_the_whole_page() -> None:
 
 
 def test_tips_given_for_several_photos_are_said_once() -> None:
-    no_index = ["search the web for it: revimg links PHOTO", "get an index of known photos"]
-    crop = "crop it to the photo alone and check again"
     items = [
-        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, hints=no_index), "", None),
-        ReportItem(
-            result(verdict="incomplete", not_run=NOT_RUN, hints=[crop, *no_index]), "", None
-        ),
-        ReportItem(result(match()), "", None, [None]),
+        ReportItem(result(skipped=NOT_RUN)),
+        ReportItem(result(skipped=NOT_RUN, screenshot_like=True)),
+        ReportItem(result(match()), None, [None]),
     ]
     text, page = render(*items)
     advice = text[text.index('id="next"') : text.index('id="q1"')]
-    assert "Search the web for it: revimg links PHOTO" in advice
+    assert "Search the web for it in your browser: &#x27;revimg links PHOTO&#x27;" in advice
     assert "Get an index of known photos" in advice
     assert page.text.count("revimg links PHOTO") == 1
     first, second, _ = cards(text)
-    assert "Tip:" not in first and f"Tip: {crop}" in Page(second).text
+    assert "Tip:" not in first and f"Tip: {SCREENSHOT_HINT}" in Page(second).text
+    assert "Tip: search the web" not in second
     # one photo: its tips on its card
     text, page = render(items[1])
-    assert page.text.count("Tip: ") == 3 and "Tips from the check" not in page.text
+    tips = 1 + len(NO_INDEX_HINTS)
+    assert page.text.count("Tip: ") == tips and "Tips from the check" not in page.text
 
 
 def test_overview_lists_every_photo_with_a_link_to_its_card() -> None:
     items = [
-        ReportItem(result(match(), query="/case/7/a.jpg"), "", None, [None]),
-        ReportItem(result(query="/case/7/b.jpg"), "", None),
-        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, query="/case/7/c.jpg"), "", None),
-        ReportItem({"query": "/case/7/d.txt", "error": "not an image"}, ""),
-        ReportItem(result(provenance={"ai_signals": ["x"]}, query="/case/7/sub/e.jpg"), "", None),
+        ReportItem(result(match(), query="/case/7/a.jpg"), None, [None]),
+        ReportItem(result(query="/case/7/b.jpg")),
+        ReportItem(result(skipped=NOT_RUN, query="/case/7/c.jpg")),
+        ReportItem(failed("/case/7/d.txt", "not an image")),
+        ReportItem(result(provenance=ai_label("x"), query="/case/7/sub/e.jpg")),
     ]
     text, page = render(*items)
     assert "Photos in /case/7/" in page.text
@@ -955,7 +927,7 @@ def test_overview_lists_every_photo_with_a_link_to_its_card() -> None:
     assert "/case/7/a.jpg" not in rows.text  # the folder is said once, in the caption
     assert page.text.count("Back to the list of photos") == len(items)
     # 200 photos: one short row each
-    many = [ReportItem(result(query=f"p{i}.jpg"), "", None) for i in range(200)]
+    many = [ReportItem(result(query=f"p{i}.jpg")) for i in range(200)]
     text, _ = render(*many)
     table = text[text.index("<table") : text.index("</table>")]
     assert table.count("<tr") == 201 and len(table) < 200 * 250
@@ -1012,22 +984,18 @@ def _console_lines(stderr: str) -> list[str]:
 def test_report_renders_in_headless_chromium(real_items: list[ReportItem], tmp_path: Path) -> None:
     binary = _chromium()
     bank = match(
-        path="abc123",
+        path=None,
         name="abc123",
         origin="shared-bank.jsonl",
-        region=None,
+        box=None,
         variant="original",
         method="pdq",
         meta={"title": "Reported scam profile"},
     )
     items = [
         *real_items,
-        ReportItem(
-            result(bank, query="resized.jpg"), "", (SUSPECTS / "resized.jpg").read_bytes(), [None]
-        ),
-        ReportItem(
-            {"query": "notes.txt", "error": "not an image"}, "notes.txt: could not be checked"
-        ),
+        ReportItem(result(bank, query="resized.jpg"), (SUSPECTS / "resized.jpg").read_bytes()),
+        ReportItem(failed("notes.txt", "not an image")),
     ]
     report = write_report(tmp_path / "report.html", items)
     expected = Page(report.read_text(encoding="utf-8"))
@@ -1130,21 +1098,15 @@ def _mixed_items(n: int) -> list[ReportItem]:
     """``n`` photos: matches with pictures, no match, not fully checked, errors, long names."""
     known = STOCK / "kphotoalbum__jesper.jpg"
     long_name = "x" * 150 + ".jpg"  # no place to break a line
-    web = {
-        "provider": "tineye",
-        "sent": "bytes",
-        "host": "api.tineye.com",
-        "matches": [{"page_url": "https://example.com/" + "a" * 200, "kind": "exact"}],
-    }
+    online = web(found("https://example.com/" + "a" * 200))
     kinds = [
-        ReportItem(result(match(), query="case/a.jpg"), "", jpeg(), [known]),
-        ReportItem(result(query="case/" + long_name), "", jpeg((300, 900))),
-        ReportItem(result(verdict="incomplete", not_run=NOT_RUN, query="case/c.jpg"), "", jpeg()),
-        ReportItem({"query": "case/" + long_name, "error": "y" * 200}, ""),
-        ReportItem(result(online=[web], query="case/e.jpg"), "", jpeg()),
+        ReportItem(result(match(), query="case/a.jpg"), jpeg(), [known]),
+        ReportItem(result(query="case/" + long_name), jpeg((300, 900))),
+        ReportItem(result(skipped=NOT_RUN, query="case/c.jpg"), jpeg()),
+        ReportItem(failed("case/" + long_name, "y" * 200)),
+        ReportItem(result(online=[online], query="case/e.jpg"), jpeg()),
         ReportItem(
-            result(match(method="pdq", region=None, meta={"title": long_name}), query="case/f.jpg"),
-            "",
+            result(match(method="pdq", box=None, meta={"title": long_name}), query="case/f.jpg"),
             jpeg(),
             [None],
         ),
