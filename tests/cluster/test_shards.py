@@ -12,6 +12,7 @@ from revimg.errors import IndexUnusable
 from revimg.index import shards
 from revimg.index.store import open_index
 from revimg.matching.checker import check
+from revimg.report.data import result_dict
 from tests.conftest import STOCK, SUSPECTS
 
 distributed = pytest.importorskip("distributed")
@@ -40,7 +41,7 @@ def shard_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def _dicts(results: list[Any]) -> list[Any]:
-    return [r.as_dict() for r in results]
+    return [result_dict(r) for r in results]
 
 
 def test_the_cluster_answers_as_the_local_shard_set(

@@ -21,6 +21,7 @@ from revimg.imaging.sources import Source
 from revimg.index import bank, builder, metadata, shards
 from revimg.index.store import open_index
 from revimg.matching.checker import check_source
+from revimg.report.data import result_dict
 from tests.conftest import EXAMPLES, STOCK, SUSPECTS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -139,8 +140,8 @@ def test_the_accuracy_edit_set_gets_the_same_answers(source: Path, shard_set: Pa
     matched = 0
     with open_index(source) as index, shards.ShardedIndex.open(shard_set) as sharded:
         for label, data in queries:
-            whole = check_source(index, Source(label, data=data), top=3).as_dict()
-            split = check_source(sharded, Source(label, data=data), top=3).as_dict()
+            whole = result_dict(check_source(index, Source(label, data=data), top=3))
+            split = result_dict(check_source(sharded, Source(label, data=data), top=3))
             assert split == whole, label  # ids included: the source's ids are kept
             matched += bool(whole["matches"])
     assert matched > 15
