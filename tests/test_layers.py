@@ -22,7 +22,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "online": {"index", "matching", "report", "cluster", "cli"},
     "index": {"matching", "online", "report", "cluster", "cli", "provenance"},
     "matching": {"report", "cluster", "cli"},
-    "report": {"index", "online", "cluster", "cli"},
+    "report": {"index", "cluster", "cli"},  # it renders results: matching's and online's types
     "cluster": {"report", "online", "cli"},
     "shared": {"imaging", "index", "matching", "online", "report", "cluster", "cli", "provenance"},
 }
