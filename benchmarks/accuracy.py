@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from revimg.imaging import decoding, foreign  # noqa: E402
 from revimg.imaging import pdq as pdqlib  # noqa: E402
-from revimg.imaging.sources import Source  # noqa: E402
+from revimg.imaging.photo import Photo  # noqa: E402
 from revimg.index import bank, builder  # noqa: E402
 from revimg.index.store import open_index  # noqa: E402
 from revimg.matching.checker import check_source  # noqa: E402
@@ -376,7 +376,7 @@ def foreign_run(
         is_indexed = path in indexed
         for name, (edit, fmt) in edits.items():
             data = encode(edit(original, seed), fmt)
-            result = check_source(index, Source(name, data=data), threshold=threshold, top=50)
+            result = check_source(index, Photo(name, data=data), threshold=threshold, top=50)
             top = {}
             for m in result.matches:
                 top.setdefault(m.method, m.entry.name.split("/", 1)[1])
@@ -512,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                 data = encode(edit(original, seed), fmt)
                 t0 = time.perf_counter()
                 result = check_source(
-                    index, Source(f"{name}:{path.name}", data=data), threshold=args.threshold, top=3
+                    index, Photo(f"{name}:{path.name}", data=data), threshold=args.threshold, top=3
                 )
                 query_s += time.perf_counter() - t0
                 n_queries += 1
@@ -538,7 +538,7 @@ def main(argv: list[str] | None = None) -> int:
                         )
         for label, im in low_detail_images().items():
             data = encode(im, "PNG")
-            result = check_source(index, Source(label, data=data), threshold=args.threshold)
+            result = check_source(index, Photo(label, data=data), threshold=args.threshold)
             fps["revimg"]["low-detail"].append(int(bool(result.matches)))
             fps["naive"]["low-detail"].append(int(baseline.top(data) is not None))
             if result.matches:

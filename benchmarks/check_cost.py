@@ -35,7 +35,7 @@ from PIL import Image, ImageOps
 from revimg.index import builder
 from revimg.matching.checker import check_source
 from revimg.index.store import open_index
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from layouts import LAYOUTS
 
 paths = sorted(p for p, _ in builder.folder_files([Path(photos)]) if "LICENSES" not in str(p))
@@ -54,14 +54,14 @@ for i, p in enumerate(paths):
     buf = io.BytesIO()
     shot.save(buf, "PNG")
     queries["screenshot"].append(buf.getvalue())
-check_source(index, Source("warm-up", data=queries["plain"][0]))
+check_source(index, Photo("warm-up", data=queries["plain"][0]))
 print("ready", flush=True)
 for line in sys.stdin:
     kind = line.strip()
     times = []
     for i, data in enumerate(queries[kind]):
         t0 = time.perf_counter()
-        check_source(index, Source(f"{kind}{i}", data=data))
+        check_source(index, Photo(f"{kind}{i}", data=data))
         times.append(time.perf_counter() - t0)
     print(json.dumps(times), flush=True)
 """

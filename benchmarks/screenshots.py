@@ -65,7 +65,7 @@ from accuracy import (  # noqa: E402
 )
 from layouts import LAYOUTS, Box  # noqa: E402
 
-from revimg.imaging.sources import Source  # noqa: E402
+from revimg.imaging.photo import Photo  # noqa: E402
 from revimg.index import builder  # noqa: E402
 from revimg.matching.checker import check_source  # noqa: E402
 from revimg.matching.find import DEFAULT_THRESHOLD  # noqa: E402
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         def check(kind: str, path: Path | None, label: str, data: bytes, box: Box | None) -> None:
             """``path``: the photo the query should match; None: it must match nothing."""
             t0 = time.perf_counter()
-            result = check_source(index, Source(label, data=data), threshold=args.threshold, top=3)
+            result = check_source(index, Photo(label, data=data), threshold=args.threshold, top=3)
             ms[kind].append(1000 * (time.perf_counter() - t0))
             top = result.matches[0] if result.matches else None
             found = [(m.entry.name, m.distance) for m in result.matches]

@@ -519,6 +519,7 @@ def check(
                 online=request,
                 skipped=skipped,
                 local=local,
+                keep_bytes=report is not None,
             )
             for source, result in zip(sources, results, strict=True):
                 counts[result.verdict or "error"] += 1
@@ -532,7 +533,7 @@ def check(
                     _render_result(console, result, quiet=quiet, once=NO_INDEX_HINTS)
                     next_steps.extend(h for h in hints(result) if h in NO_INDEX_HINTS)
                 if report is not None:
-                    reported.append((source, result))
+                    reported.append(_report_item(source, result))
             if writer is not None:
                 writer.close()
             elif next_steps:
@@ -553,21 +554,22 @@ def check(
     raise typer.Exit(EXIT_MATCH if counts["match"] else EXIT_OK)
 
 
-def _write_report(path: Path, reported: list[tuple[Any, Any]]) -> None:
-    """The HTML report of the checked photos: thumbnails, matches, evidence, advice."""
+def _report_item(photo: Any, result: Any) -> Any:
+    """The report's part for one photo, with the bytes its check read (not read again)."""
     from revimg.errors import ImageError
-    from revimg.imaging import decoding
-    from revimg.report.html import ReportItem, write_report
+    from revimg.report.html import ReportItem
 
-    items = []
-    for source, result in reported:
-        data = source.data
-        if data is None and source.path is not None:
-            try:
-                data = decoding.read_bytes(source.path, source.label)
-            except ImageError:
-                data = None
-        items.append(ReportItem.of(result, data))
+    try:
+        data = photo.read()
+    except ImageError:
+        data = None
+    return ReportItem.of(result, data)
+
+
+def _write_report(path: Path, items: list[Any]) -> None:
+    """The HTML report of the checked photos: thumbnails, matches, evidence, advice."""
+    from revimg.report.html import write_report
+
     try:
         write_report(path, items)
     except OSError as exc:
@@ -706,7 +708,6 @@ def inspect(
     """
     from revimg import provenance
     from revimg.errors import ImageError
-    from revimg.imaging import decoding
     from revimg.imaging.sources import from_args
     from revimg.report.data import Writer
 
@@ -717,12 +718,7 @@ def inspect(
         writer = None if chosen == "table" else Writer(sys.stdout, chosen, ("query", "findings"))
         for source in sources:
             try:
-                if source.data is not None:
-                    data = source.data
-                else:
-                    assert source.path is not None
-                    data = decoding.read_bytes(source.path, source.label)
-                found = provenance.inspect(data, source.label, include_gps=gps)
+                found = provenance.inspect(source.read(), source.label, include_gps=gps)
             except ImageError as exc:
                 failed = True
                 _say(f"Error: {exc}")

@@ -30,7 +30,7 @@ from PIL import Image, ImageOps
 
 from revimg.errors import BankError, ImageError
 from revimg.imaging import decoding, hashing
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index import bank
 from revimg.index.store import open_index
 from revimg.matching.checker import hash_for_query
@@ -151,7 +151,7 @@ def test_decode_and_hash_raise_nothing_but_image_error(case: tuple[str, bytes]) 
     assert decoded.image.mode == "RGB" and decoded.width > 0 and decoded.height > 0
     indexed = hashing.hash_image(decoded, data)
     assert len(indexed.pdq) == 32 and 0 <= indexed.pdq_quality <= 100
-    label, query, error, _ = hash_for_query(Source(name, data=data))
+    label, query, error, _ = hash_for_query(Photo(name, data=data))
     assert label == name and error is None and query is not None
     assert time.perf_counter() - started < CASE_S
 
@@ -161,7 +161,7 @@ def test_decode_and_hash_raise_nothing_but_image_error(case: tuple[str, bytes]) 
 @example(data=b"\xff\xd8\xff")
 @example(data=b"GIF89a\xff\xff\xff\xff")
 def test_random_bytes_are_refused_in_one_line(data: bytes) -> None:
-    label, query, error, _ = hash_for_query(Source("-", data=data))
+    label, query, error, _ = hash_for_query(Photo("-", data=data))
     if query is None:
         assert error and "\n" not in error
 
@@ -182,7 +182,7 @@ def test_kept_crasher(path: Path) -> None:
         assert "\n" not in str(exc)
         return
     hashing.hash_image(decoded, data)
-    label, query, error, _ = hash_for_query(Source(path.name, data=data))
+    label, query, error, _ = hash_for_query(Photo(path.name, data=data))
     assert query is not None and error is None
 
 

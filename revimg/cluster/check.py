@@ -9,6 +9,7 @@ path) only hashes, and the client searches. Results come back in input order
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from revimg import holdpoints
 from revimg.cluster.ordered import in_order
 from revimg.errors import ImageError, RevimgError
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index.backend import IndexBackend
 from revimg.matching.checker import Hashed, _foreign_kinds, _result, _wants_features, hash_for_query
 from revimg.matching.result import CheckResult, NotRun
@@ -55,7 +56,7 @@ def _index_here(location: str, stamp: str) -> IndexBackend | None:
 
 
 def check_chunk(
-    sources: list[Source],
+    sources: list[Photo],
     where: tuple[str, str] | None,
     with_features: bool,
     foreign_kinds: tuple[str, ...],
@@ -85,7 +86,7 @@ def searcher(
     skipped: Sequence[NotRun] = (),
     send_bytes: bool = False,
     chunk: int = CHUNK,
-) -> Callable[[list[Source]], Iterator[CheckResult]]:
+) -> Callable[[list[Photo]], Iterator[CheckResult]]:
     """The ``local`` part of ``revimg.matching.checker.check_sources``, run on ``client``'s workers.
 
     A shard set (``revimg.index.shards``) is searched shard by shard on the workers
@@ -104,7 +105,7 @@ def searcher(
             client, location, sources, threshold=threshold, top=top
         )
 
-    def run(sources: list[Source]) -> Iterator[CheckResult]:
+    def run(sources: list[Photo]) -> Iterator[CheckResult]:
         where = None
         if index is not None and index.shared_search_files():
             where = (index.location, index.stamp())  # type: ignore[attr-defined]
@@ -121,18 +122,14 @@ def searcher(
     return run
 
 
-def _outgoing(source: Source, send_bytes: bool) -> Source:
+def _outgoing(source: Photo, send_bytes: bool) -> Photo:
     if source.path is None:
         return source
-    if send_bytes:
-        from revimg.imaging import decoding
-
-        try:
-            return replace(source, path=None, data=decoding.read_bytes(source.path, source.label))
-        except ImageError:
-            pass  # the worker tries the path and reports the reason
+    if send_bytes:  # read here, once; bytes already read (for a web search) go along too
+        with contextlib.suppress(ImageError):  # the worker tries the path and says why not
+            source.read()
     return replace(source, path=Path(os.path.abspath(source.path)))
 
 
-def _crashed(source: Source) -> CheckResult:
+def _crashed(source: Photo) -> CheckResult:
     return CheckResult(query=source.label, error=CRASHED)

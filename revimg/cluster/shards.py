@@ -25,7 +25,7 @@ import numpy as np
 from revimg.errors import IndexUnusable
 from revimg.imaging import foreign
 from revimg.imaging.hashing import MIN_QUALITY, QueryHashes
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index.backend import Entry
 from revimg.index.search import Hit
 from revimg.index.shards import Shard, open_shard, read_feature_stats, read_manifest
@@ -220,7 +220,7 @@ def _describe(location: str) -> tuple[dict[str, Any], bool, tuple[str, ...]]:
 def check_sharded(
     client: Any,
     location: str | Path,
-    photos: Iterable[str | Path | bytes | Source],
+    photos: Iterable[str | Path | bytes | Photo],
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
@@ -230,7 +230,7 @@ def check_sharded(
     Args:
         client: a ``distributed.Client``.
         location: the shard set's folder, as the workers see it.
-        photos: paths the workers can read, photo bytes, or ``Source`` objects.
+        photos: paths the workers can read, photo bytes, or ``Photo`` objects.
 
     Returns one ``CheckResult`` per photo, in input order (equal to a local check).
 
@@ -243,7 +243,7 @@ def check_sharded(
 def iter_check_sharded(
     client: Any,
     location: str | Path,
-    photos: Iterable[str | Path | bytes | Source],
+    photos: Iterable[str | Path | bytes | Photo],
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
@@ -294,9 +294,9 @@ def iter_check_sharded(
             yield _result(merged.get(i), *h, threshold, top)
 
 
-def _source(i: int, photo: str | Path | bytes | Source) -> Source:
-    if isinstance(photo, Source):
+def _source(i: int, photo: str | Path | bytes | Photo) -> Photo:
+    if isinstance(photo, Photo):
         return photo
     if isinstance(photo, bytes):
-        return Source(f"<photo {i + 1} (bytes)>", data=photo)
-    return Source(str(photo), path=Path(photo))
+        return Photo(f"<photo {i + 1} (bytes)>", data=photo)
+    return Photo(str(photo), path=Path(photo))

@@ -1,4 +1,4 @@
-"""Turn command-line arguments into image inputs: files, folders, or ``-`` for stdin."""
+"""Turn command-line arguments into photos (files, or ``-`` for stdin) and walk folders."""
 
 from __future__ import annotations
 
@@ -8,30 +8,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from revimg.imaging.decoding import KNOWN_EXTENSIONS, image_extensions
+from revimg.imaging.photo import Photo
 
 STDIN = "-"
 
 
-@dataclass(frozen=True)
-class Source:
-    """One image to read: ``label`` is the argument as given; ``data`` is set for stdin."""
-
-    label: str
-    path: Path | None = None
-    data: bytes | None = None
-
-
-def from_args(args: list[str], read_stdin: Callable[[], bytes]) -> list[Source]:
-    """One source per argument; ``-`` reads one image from ``read_stdin`` (once)."""
+def from_args(args: list[str], read_stdin: Callable[[], bytes]) -> list[Photo]:
+    """One photo per argument; ``-`` reads one image from ``read_stdin`` (once)."""
     sources = []
     stdin_used = False
     for arg in args:
         if arg == STDIN:
             data = b"" if stdin_used else read_stdin()
             stdin_used = True
-            sources.append(Source(STDIN, data=data))
+            sources.append(Photo(STDIN, data=data))
         else:
-            sources.append(Source(arg, path=Path(arg)))
+            sources.append(Photo(arg, path=Path(arg)))
     return sources
 
 

@@ -9,7 +9,10 @@ with revimg.open_index("~/revimg-index") as index:
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from revimg.errors import ImageError, RevimgError
-from revimg.imaging import decoding, hashing
-from revimg.imaging.sources import Source
+from revimg.imaging import hashing
+from revimg.imaging.photo import Photo
 from revimg.index.backend import IndexBackend
 from revimg.matching.find import DEFAULT_THRESHOLD, DEFAULT_TOP, find_matches
 from revimg.matching.result import CheckResult, NotRun
@@ -32,45 +35,37 @@ if TYPE_CHECKING:
 
 #: Photos searched online at the same time (each runs its providers concurrently).
 ONLINE_PHOTOS_AT_ONCE = 4
+#: Photos in flight per worker process of a batch check.
+PHOTOS_AHEAD = 4
 
 
-def _load(source: Source) -> tuple[bytes, decoding.Decoded]:
-    if source.data is not None:
-        if not source.data:
-            raise ImageError(source.label, "no image data on standard input")
-        return source.data, decoding.decode(source.data, source.label)
-    assert source.path is not None
-    return decoding.load(source.path, source.label)
-
-
-def hash_source(source: Source) -> hashing.ImageHashes:
+def hash_source(photo: Photo) -> hashing.ImageHashes:
     """Hash one photo as ``revimg hash`` does (whole image, no crop views).
 
     Raises:
         ImageError: the photo could not be read or decoded.
     """
-    data, decoded = _load(source)
-    return hashing.hash_image(decoded, data, with_views=False)
+    return hashing.hash_image(photo.decoded(), photo.read(), with_views=False)
 
 
 Hashed = tuple[str, "hashing.QueryHashes | None", "str | None", "Provenance | None"]
 
 
 def hash_for_query(
-    source: Source, with_features: bool = True, foreign_kinds: tuple[str, ...] = ()
+    photo: Photo, with_features: bool = True, foreign_kinds: tuple[str, ...] = ()
 ) -> Hashed:
     """Decode and hash a photo to check, and read what it says about itself.
 
     Returns ``(label, hashes, None, provenance)``, or ``(label, None, reason, None)``.
     """
     try:
-        data, decoded = _load(source)
+        decoded, data = photo.decoded(), photo.read()
         hashes = hashing.hash_query(
             decoded, data, with_features=with_features, foreign_kinds=foreign_kinds
         )
     except ImageError as exc:
-        return source.label, None, exc.reason, None
-    return source.label, hashes, None, _provenance(data, source.label)
+        return photo.label, None, exc.reason, None
+    return photo.label, hashes, None, _provenance(data, photo.label)
 
 
 def _provenance(data: bytes, label: str) -> Provenance | None:
@@ -112,7 +107,7 @@ def _result(
 
 def check_source(
     index: IndexBackend | None,
-    source: Source,
+    photo: Photo,
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
@@ -123,7 +118,7 @@ def check_source(
     With ``index`` None (there is no local index), only what the photo says about itself
     is read: pass a :class:`NotRun` for the index in ``skipped`` so the verdict says so.
     """
-    hashed = hash_for_query(source, _wants_features(index), _foreign_kinds(index))
+    hashed = hash_for_query(photo, _wants_features(index), _foreign_kinds(index))
     return _result(index, *hashed, threshold, top, skipped)
 
 
@@ -148,21 +143,15 @@ class OnlineRequest:
     client: httpx.Client | None = None
 
 
-def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResult]:
+def _search_online(request: OnlineRequest, photo: Photo) -> list[ProviderResult]:
     from revimg.online.search import search_online
 
-    if request.image_url is not None:  # only the address leaves the machine, never bytes
-        data = None
-    elif source.data is not None:
-        data = source.data
-    else:
-        assert source.path is not None
+    data = None
+    if request.image_url is None:  # with an address, only the address leaves the machine
         try:
-            data = decoding.read_bytes(source.path, source.label)
+            data = photo.read()  # the bytes the local check hashes: the file is read once
         except ImageError:
-            return []  # the local check reports the unreadable file
-    if data is None and request.image_url is None:
-        return []
+            return []  # the local check reports the unreadable photo
     return search_online(
         list(request.names),
         image_bytes=data,
@@ -175,16 +164,22 @@ def _search_online(request: OnlineRequest, source: Source) -> list[ProviderResul
 
 def check_sources(
     index: IndexBackend | None,
-    sources: Iterable[Source],
+    photos: Iterable[Photo],
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
     jobs: int = 1,
     online: OnlineRequest | None = None,
     skipped: Sequence[NotRun] = (),
-    local: Callable[[list[Source]], Iterable[CheckResult]] | None = None,
+    local: Callable[[list[Photo]], Iterable[CheckResult]] | None = None,
+    keep_bytes: bool = False,
 ) -> Iterator[CheckResult]:
     """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
+
+    Each :class:`Photo` is read once: hashing, its metadata, the web search and the caller
+    share its bytes. With ``keep_bytes`` (a report will show the photos), ``photo.read()``
+    still has them while the caller handles the photo's result (they are let go when the
+    next result is asked for); worker processes are then sent the bytes, not the path.
 
     With ``online``, each photo is also searched on the web, concurrently with the local
     search (a few photos at a time); the provider results land in ``CheckResult.online``,
@@ -192,23 +187,25 @@ def check_sources(
     found a match. ``index`` None means there is no local index (see :func:`check_source`);
     ``skipped`` names the parts that did not run for every photo. ``local`` replaces the
     hashing and index search (``jobs``), with a cluster's (``revimg.cluster``), say: it
-    yields one result per source, in order; the web search stays in this process.
+    yields one result per photo, in order; the web search stays in this process.
     """
-    sources = list(sources)
+    photos = list(photos)
     pending: list[Future[list[ProviderResult]]] = []
     web = ThreadPoolExecutor(max_workers=ONLINE_PHOTOS_AT_ONCE) if online is not None else None
     try:
         if web is not None and online is not None:
-            pending = [web.submit(_search_online, online, s) for s in sources]
+            pending = [web.submit(_search_online, online, s) for s in photos]
+        read_here = keep_bytes or online is not None  # the bytes are needed here anyway
         found = (
-            _local(index, sources, threshold, top, jobs, skipped)
+            _local(index, photos, threshold, top, jobs, skipped, read_here)
             if local is None
-            else local(sources)
+            else local(photos)
         )
         for i, result in enumerate(found):
             if online is not None:
                 result.online = list(pending[i].result())
             yield result
+            photos[i].release()
     finally:
         if web is not None:
             for future in pending:
@@ -235,7 +232,7 @@ def _open_in_worker(parent: int, location: str | None) -> None:
 
 
 def _check_in_worker(
-    source: Source,
+    photo: Photo,
     with_features: bool,
     threshold: float,
     top: int,
@@ -243,7 +240,7 @@ def _check_in_worker(
     foreign_kinds: tuple[str, ...] = (),
 ) -> CheckResult | Hashed:
     """Hash one photo and, when this worker has the index open, search it too."""
-    hashed = hash_for_query(source, with_features, foreign_kinds)
+    hashed = hash_for_query(photo, with_features, foreign_kinds)
     if _worker_index is None:
         return hashed
     return _result(_worker_index, *hashed, threshold, top, skipped)
@@ -251,15 +248,16 @@ def _check_in_worker(
 
 def _local(
     index: IndexBackend | None,
-    sources: list[Source],
+    photos: list[Photo],
     threshold: float,
     top: int,
     jobs: int,
     skipped: Sequence[NotRun],
+    read_here: bool = False,
 ) -> Iterator[CheckResult]:
     if jobs <= 1 or index is None:
-        for source in sources:
-            yield check_source(index, source, threshold=threshold, top=top, skipped=skipped)
+        for photo in photos:
+            yield check_source(index, photo, threshold=threshold, top=top, skipped=skipped)
         return
     from concurrent.futures import ProcessPoolExecutor
     from functools import partial
@@ -275,10 +273,25 @@ def _local(
         skipped=tuple(skipped),
         foreign_kinds=index.foreign_kinds(),
     )
+
+    def send(pool: ProcessPoolExecutor, photo: Photo) -> Future[CheckResult | Hashed]:
+        if read_here:  # read once, here: the worker hashes these bytes
+            with contextlib.suppress(ImageError):  # the worker says why it cannot
+                photo.read()
+        return pool.submit(work, photo)
+
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_open_in_worker, initargs=(os.getpid(), location)
     ) as pool:
-        for done in pool.map(work, sources, chunksize=2):
+        # a few photos ahead of the results, not the whole batch: bytes sent to the workers
+        # are held only until their photo's result is out
+        ahead = deque(send(pool, p) for p in photos[: jobs * PHOTOS_AHEAD])
+        for next_at in itertools.count(jobs * PHOTOS_AHEAD):
+            if not ahead:
+                return
+            done = ahead.popleft().result()
+            if next_at < len(photos):
+                ahead.append(send(pool, photos[next_at]))
             if isinstance(done, CheckResult):
                 yield done
             else:
@@ -293,8 +306,8 @@ def check_paths(
     top: int = DEFAULT_TOP,
 ) -> Iterator[CheckResult]:
     """Check photo files in order, one result each."""
-    sources = (Source(str(p), path=Path(p)) for p in paths)
-    return check_sources(index, sources, threshold=threshold, top=top)
+    photos = (Photo(str(p), path=Path(p)) for p in paths)
+    return check_sources(index, photos, threshold=threshold, top=top)
 
 
 def check(
@@ -313,10 +326,10 @@ def check(
     metadata is evidence on its own). A photo that cannot be read gives a result with
     ``error`` set; nothing here raises for one bad photo.
     """
-    sources = [
-        Source(f"<photo {i + 1} (bytes)>", data=p)
+    photos = [
+        Photo(f"<photo {i + 1} (bytes)>", data=p)
         if isinstance(p, bytes)
-        else Source(str(p), path=Path(p))
+        else Photo(str(p), path=Path(p))
         for i, p in enumerate(photos)
     ]
     skipped = (
@@ -325,5 +338,5 @@ def check(
         else (NotRun("index", "missing", "no index was given, so no known photos were compared"),)
     )
     return list(
-        check_sources(index, sources, threshold=threshold, top=top, jobs=jobs, skipped=skipped)
+        check_sources(index, photos, threshold=threshold, top=top, jobs=jobs, skipped=skipped)
     )

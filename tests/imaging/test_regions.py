@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from revimg.imaging import regions
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index.store import open_index
 from revimg.matching.checker import check_source
 from revimg.report.data import result_dict
@@ -154,7 +154,7 @@ def test_screenshots_of_an_indexed_photo_match_and_say_where(
 ) -> None:
     shot, box = make(_photo())  # type: ignore[operator]
     with open_index(built_index) as index:
-        result = check_source(index, Source("shot.png", data=_png(shot)))
+        result = check_source(index, Photo("shot.png", data=_png(shot)))
     assert result.verdict == "match"
     best = result.matches[0]
     assert best.entry.name == "kphotoalbum__jesper.jpg"
@@ -172,8 +172,8 @@ def test_a_screenshot_with_no_known_photo_gets_a_hint_and_a_plain_photo_does_not
         unrelated = im.convert("RGB")
     shot, _ = chat(unrelated)
     with open_index(built_index) as index:
-        in_shot = check_source(index, Source("shot.png", data=_png(shot)))
-        plain = check_source(index, Source("plain.jpg", path=SUSPECTS / "unrelated.jpg"))
+        in_shot = check_source(index, Photo("shot.png", data=_png(shot)))
+        plain = check_source(index, Photo("plain.jpg", path=SUSPECTS / "unrelated.jpg"))
     assert in_shot.verdict == "no_match" and in_shot.matches == []
     assert in_shot.next_steps == ["screenshot"] and plain.next_steps == []
     assert len(hints(in_shot)) == 1 and "crop" in hints(in_shot)[0]

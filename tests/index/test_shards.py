@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from revimg.cli import app
 from revimg.errors import IndexUnusable, UsageError
 from revimg.imaging import decoding, hashing
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index import bank, builder, metadata, shards
 from revimg.index.store import open_index
 from revimg.matching.checker import check_source
@@ -140,8 +140,8 @@ def test_the_accuracy_edit_set_gets_the_same_answers(source: Path, shard_set: Pa
     matched = 0
     with open_index(source) as index, shards.ShardedIndex.open(shard_set) as sharded:
         for label, data in queries:
-            whole = result_dict(check_source(index, Source(label, data=data), top=3))
-            split = result_dict(check_source(sharded, Source(label, data=data), top=3))
+            whole = result_dict(check_source(index, Photo(label, data=data), top=3))
+            split = result_dict(check_source(sharded, Photo(label, data=data), top=3))
             assert split == whole, label  # ids included: the source's ids are kept
             matched += bool(whole["matches"])
     assert matched > 15

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from revimg.errors import UsageError
-from revimg.imaging.sources import Source
+from revimg.imaging.photo import Photo
 from revimg.index.store import open_index
 from revimg.matching.checker import check_paths, check_sources
 from revimg.matching.find import max_distance_for, score_of
@@ -51,7 +51,7 @@ def _as_jpeg(img: Image.Image) -> bytes:
 @pytest.mark.parametrize("edit", EDITS)
 def test_edited_copy_found_with_variant(built_index: Path, edit: str) -> None:
     transform, variant = EDITS[edit]
-    query = Source(f"{edit}.jpg", data=_as_jpeg(transform(_source_img())))
+    query = Photo(f"{edit}.jpg", data=_as_jpeg(transform(_source_img())))
     with open_index(built_index) as index:
         (result,) = check_sources(index, [query])
     assert result.verdict == "match", result_dict(result)
@@ -93,14 +93,14 @@ def test_unrelated_photos_do_not_match(built_index: Path, name: str) -> None:
 def test_flat_query_warns_and_matches_nothing(built_index: Path) -> None:
     flat = Image.new("RGB", (400, 300), (200, 200, 200))
     with open_index(built_index) as index:
-        (result,) = check_sources(index, [Source("flat.png", data=_as_jpeg(flat))])
+        (result,) = check_sources(index, [Photo("flat.png", data=_as_jpeg(flat))])
     assert result.verdict == "no_match"
     assert result.warnings and "little detail" in result.warnings[0]
 
 
 def test_unreadable_query_is_an_error_result(built_index: Path) -> None:
     with open_index(built_index) as index:
-        results = list(check_sources(index, [Source("x.jpg", data=b"nope"), Source("y", data=b"")]))
+        results = list(check_sources(index, [Photo("x.jpg", data=b"nope"), Photo("y", data=b"")]))
     assert [r.verdict for r in results] == [None, None]
     assert result_dict(results[0]) == {"query": "x.jpg", "error": results[0].error}
 
@@ -115,7 +115,7 @@ def test_threshold_bounds_and_scores() -> None:
 
 def test_threshold_above_a_score_drops_that_match(built_index: Path) -> None:
     img = _source_img().rotate(3, expand=False).resize((300, 400))
-    query = Source("tilted.jpg", data=_as_jpeg(img))
+    query = Photo("tilted.jpg", data=_as_jpeg(img))
     with open_index(built_index) as index:
         (loose,) = check_sources(index, [query], threshold=0.5)
         assert loose.matches and loose.matches[0].entry.name == SOURCE
@@ -129,7 +129,7 @@ def test_parallel_batch_gives_the_same_results_in_order(built_index: Path) -> No
     from tests.conftest import SUSPECTS
 
     paths = sorted(SUSPECTS.glob("*.*"))  # includes README.md: an error result in its place
-    sources = [Source(str(p), path=p) for p in paths]
+    sources = [Photo(str(p), path=p) for p in paths]
     with open_index(built_index) as index:
         serial = [result_dict(r) for r in check_sources(index, sources)]
         parallel = [result_dict(r) for r in check_sources(index, sources, jobs=2)]
@@ -147,7 +147,7 @@ def test_batch_workers_search_when_they_can_map_the_index(
     from revimg.matching import checker
     from tests.conftest import SUSPECTS
 
-    sources = [Source(str(p), path=p) for p in sorted(SUSPECTS.glob("*.jpg"))]
+    sources = [Photo(str(p), path=p) for p in sorted(SUSPECTS.glob("*.jpg"))]
     in_parent: list[str] = []
     real = checker._result
 
