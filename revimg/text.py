@@ -11,10 +11,18 @@ default:
   ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a leading ``'``, as OWASP
   advises for CSV injection; :func:`from_csv_cell` undoes it when revimg reads its own CSV.
   Numbers are not text and stay numbers.
-- HTML is escaped by :mod:`revimg.report.html` itself (every value through ``html.escape``).
+- :func:`html_text`: text for HTML element content or a quoted attribute value: escaped
+  (``<``, ``>``, ``&``, both quotes), and characters a page cannot show become spaces.
+  Every value :mod:`revimg.report.html` writes goes through it.
+
+JSON needs no sanitiser here: ``json.dumps`` escapes what JSON must. Text coming in is
+checked where it enters, by the part that reads it (bank lines in ``revimg.index.bank``,
+photo metadata in ``revimg.provenance.text``, provider answers in ``revimg.online``).
 """
 
 from __future__ import annotations
+
+import html
 
 #: First characters that make a spreadsheet evaluate a cell.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -25,6 +33,15 @@ def terminal(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def html_text(value: object) -> str:
+    """``value`` as text for HTML content or a quoted attribute: escaped, and characters a
+    page cannot show (controls, lone surrogates) turned into spaces."""
+    text = str(value)
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    return html.escape(text, quote=True)
 
 
 def csv_cell(value: str) -> str:

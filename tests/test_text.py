@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from revimg.text import FORMULA_START, csv_cell, from_csv_cell, terminal
+from revimg.text import FORMULA_START, csv_cell, from_csv_cell, html_text, terminal
 
 #: Text as strangers write it: control characters, escape sequences, formula starts,
 #: bidirectional overrides, lone surrogates (names that are not UTF-8), quotes.
@@ -16,7 +17,7 @@ HOSTILE = st.lists(
     st.one_of(
         st.characters(codec=None),
         st.sampled_from(["\x1b", "\x1b]8;;", "\x07", "\r", "\n", "\u202e", "\x9b", "\ud800"]),
-        st.sampled_from([*FORMULA_START, "'", '"', ";", ","]),
+        st.sampled_from([*FORMULA_START, "'", '"', ";", ",", "<", ">", "&", "<script>"]),
     ),
     max_size=30,
 ).map("".join)
@@ -108,3 +109,12 @@ def test_hostile_names_and_meta_leave_every_output_safe(
     exported = runner.invoke(app, ["index", "export", *ix, "--format", "csv"])
     assert exported.exit_code == 0
     _no_formula_cells(exported.stdout)
+
+
+@settings(derandomize=True, max_examples=300, deadline=None)
+@given(HOSTILE)
+def test_html_text_opens_no_tag_or_attribute_and_shows_the_text(text: str) -> None:
+    shown = html_text(text)
+    assert not any(c in shown for c in "<>\"'") and shown.isprintable()
+    visible = "".join(c if c.isprintable() else " " for c in text)
+    assert html.unescape(shown) == visible

@@ -21,7 +21,6 @@ only where it is text.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import math
 import os
@@ -46,6 +45,7 @@ from revimg.report.words import (
     not_run_names,
     verdict_words,
 )
+from revimg.text import html_text as _e
 
 if TYPE_CHECKING:
     from revimg.online.providers import WebMatch
@@ -819,16 +819,6 @@ def _thumbnail(data: bytes, name: str, size: int) -> tuple[bytes, tuple[int, int
 # ---------------------------------------------------------------------------
 # Untrusted values
 # ---------------------------------------------------------------------------
-
-
-def _e(value: object) -> str:
-    """HTML-escape text for element content and quoted attribute values; control
-    characters (which a page cannot show) become spaces.
-    """
-    text = str(value)
-    if not text.isprintable():
-        text = "".join(c if c.isprintable() else " " for c in text)
-    return html.escape(text, quote=True)
 
 
 def _text(value: Any) -> str | None:
