@@ -115,6 +115,28 @@ _HINTS: dict[type[RevimgError], str] = {
         "index import BANK' (or point to another index with --index FOLDER or $REVIMG_INDEX)"
     ),
 }
+#: A core error's ``remedy`` (the setting that changes the outcome), in this CLI's words.
+_REMEDIES = {
+    "origin": "give the bank another name with --origin",
+    "skip_bad": "use --skip-bad to import the good lines",
+    "allow_http": "use https, or --allow-http to accept it",
+    "max_bytes": "--max-size changes the limit",
+    "links": "without a key, 'revimg links IMAGE_URL' gives browser search pages for a "
+    "photo that is online",
+    "rebuild": "rebuild it with 'revimg index build' or restore a copy",
+    "reshard": "change the source index and split it again with 'revimg index shard'",
+}
+
+
+def _error_line(exc: RevimgError) -> str:
+    """``Error: FACT``, then the hint or the remedy in this command line's words."""
+    return _remedied(f"Error: {exc}{_HINTS.get(type(exc), '')}", exc.remedy)
+
+
+def _remedied(line: str, remedy: str | None) -> str:
+    """``line``, and the remedy in this command line's words when there is one."""
+    words = _REMEDIES.get(remedy or "")
+    return f"{line} ({words})" if words else line
 
 
 @contextmanager
@@ -123,7 +145,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except RevimgError as exc:
-        _say(f"Error: {exc}{_HINTS.get(type(exc), '')}")
+        _say(_error_line(exc))
         raise typer.Exit(EXIT_ERROR) from None
     except KeyboardInterrupt:
         _say("Interrupted; everything finished so far is kept.")
@@ -1197,7 +1219,7 @@ def index_update(
                 allow_http=allow_http,
                 max_bytes=max_bytes,
                 on_progress=lambda url: bar(bank_fetch.shown(url)),
-                on_result=lambda r: _say(r.summary()),
+                on_result=lambda r: _say(_remedied(r.summary(), r.remedy)),
             )
         if not results:
             _say("no banks imported from URLs in this index; nothing to update")

@@ -18,7 +18,17 @@ from __future__ import annotations
 
 
 class RevimgError(Exception):
-    """Base class: a problem the user can act on (exit code 2 at the CLI)."""
+    """Base class: a problem the user can act on (exit code 2 at the CLI).
+
+    The message states the fact. ``remedy``, when set, names the setting that would change
+    the outcome, as the keyword of the core function that takes it (``skip_bad``,
+    ``origin``, ``allow_http``, ``max_bytes``) or a next step (``rebuild``, ``reshard``,
+    ``links``); the command line words it with its own options.
+    """
+
+    def __init__(self, *args: object, remedy: str | None = None) -> None:
+        super().__init__(*args)
+        self.remedy = remedy
 
 
 class ImageError(RevimgError):
@@ -49,10 +59,10 @@ class BankError(RevimgError):
 class FetchError(RevimgError):
     """A hash bank could not be downloaded; the message names the address and the reason."""
 
-    def __init__(self, where: str, reason: str) -> None:
+    def __init__(self, where: str, reason: str, *, remedy: str | None = None) -> None:
         self.where = where
         self.reason = reason
-        super().__init__(f"{where}: {reason}")
+        super().__init__(f"{where}: {reason}", remedy=remedy)
 
 
 class UsageError(RevimgError):

@@ -8,6 +8,7 @@ the core into the command line) fails here, naming the module and the import.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,39 @@ def test_the_checker_catches_a_wrong_arrow(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
     sample.write_text("def f():\n    from revimg.index import store\n    import rich\n")
     assert (2, "revimg.index") in _imports(sample) and (3, "rich") in _imports(sample)
+
+
+#: Parts whose text is the command line's own (they word it for people).
+_WORDING = {"cli", "report"}
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]+|'revimg [a-z]")
+
+
+def _strings(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of the string constants in a file that are not docstrings."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs
+    ]
+
+
+def test_core_messages_state_facts_and_name_no_command_line_option() -> None:
+    """The core's messages name no option or command of the CLI: a script calling the
+    library has no --skip-bad; the CLI adds its own words (``RevimgError.remedy``)."""
+    bad = [
+        f"{module}:{line}: {text[:80]!r}"
+        for module, path in _modules()
+        if _part(module) not in _WORDING
+        for line, text in _strings(path)
+        if _FLAG.search(text)
+    ]
+    assert not bad, "\n".join(bad)

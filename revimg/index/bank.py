@@ -170,8 +170,8 @@ def bank_origin(label: str) -> str:
     label = label.encode("utf-8", "backslashreplace").decode("utf-8")
     if label.strip() == LOCAL_ORIGIN:
         raise BankError(
-            f"the origin '{LOCAL_ORIGIN}' is kept for photos indexed from this machine: "
-            "give the bank another name with --origin"
+            f"the origin '{LOCAL_ORIGIN}' is kept for photos indexed from this machine",
+            remedy="origin",
         )
     return label
 
@@ -389,8 +389,7 @@ def _reporter(
             raise BankError(f"{where}, line {number}: {reason}; nothing was imported")
         if not skip_bad:
             raise BankError(
-                f"{where}, line {number}: {reason}; nothing was imported "
-                "(use --skip-bad to import the good lines)"
+                f"{where}, line {number}: {reason}; nothing was imported", remedy="skip_bad"
             )
         if skipped is not None:
             skipped.append((number, reason))

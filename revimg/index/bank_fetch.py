@@ -97,11 +97,11 @@ def check_url(url: str, *, allow_http: bool) -> None:
     if scheme == "http" and not allow_http:
         raise FetchError(
             shown(url),
-            "refusing plain http (anyone on the way could change the bank); "
-            "use https, or --allow-http to accept it",
+            "refusing plain http (anyone on the way could change the bank)",
+            remedy="allow_http",
         )
     if scheme not in ("https", "http"):
-        raise FetchError(shown(url), "only https URLs (or http with --allow-http) are read")
+        raise FetchError(shown(url), "only https URLs are read", remedy="allow_http")
     if not parts.hostname:
         raise FetchError(shown(url), "the URL names no host")
 
@@ -109,7 +109,7 @@ def check_url(url: str, *, allow_http: bool) -> None:
 def check_sha256(value: str) -> str:
     """An expected SHA-256 given by a user, lower-cased; ``UsageError`` if malformed."""
     if not _SHA.fullmatch(value.strip()):
-        raise UsageError(f"--sha256 {value!r}: expected 64 hex digits (as sha256sum prints)")
+        raise UsageError(f"SHA-256 {value!r}: expected 64 hex digits (as sha256sum prints)")
     return value.strip().lower()
 
 
@@ -121,7 +121,7 @@ def parse_size(text: str) -> int:
     (powers of 1024); ``UsageError`` if it is not one."""
     found = _SIZE.match(text)
     if found is None or float(found.group(1)) <= 0:
-        raise UsageError(f"--max-size {text!r}: expected a size such as 500MB or 2GB")
+        raise UsageError(f"size {text!r}: expected a size such as 500MB or 2GB")
     power = " kmgt".index(found.group(2).lower() or " ")
     return int(float(found.group(1)) * 1024**power)
 
@@ -150,6 +150,8 @@ class BankResult:
     removed: int = 0
     entries: int = 0
     reason: str = ""
+    #: A failure's ``RevimgError.remedy``: the setting that would change it.
+    remedy: str | None = None
     skipped_lines: list[tuple[int, str]] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -257,8 +259,8 @@ def _download(
                 if down and not allow_http:
                     raise FetchError(
                         shown(url),
-                        f"redirected from https to {shown(target)}, which is not https; "
-                        "refused (--allow-http accepts it)",
+                        f"redirected from https to {shown(target)}, which is not https; refused",
+                        remedy="allow_http",
                     )
                 check_url(target, allow_http=allow_http)
                 current = target
@@ -286,11 +288,9 @@ def _save(
 ) -> Download:
     """Stream a 200 answer's body to a temporary file in ``folder``, within ``max_bytes``."""
     total = _content_length(response)
-    limit = (
-        f"over the size limit of {max_bytes} bytes (--max-size changes it); nothing was imported"
-    )
+    limit = f"over the size limit of {max_bytes} bytes; nothing was imported"
     if total is not None and total > max_bytes:
-        raise FetchError(shown(url), f"the bank is {total} bytes, {limit}")
+        raise FetchError(shown(url), f"the bank is {total} bytes, {limit}", remedy="max_bytes")
     digest = hashlib.sha256()
     received = 0
     _sweep(folder)
@@ -301,7 +301,7 @@ def _save(
             for chunk in response.iter_bytes(_CHUNK):  # decoded: the cap holds for gzip too
                 received += len(chunk)
                 if received > max_bytes:
-                    raise FetchError(shown(url), f"the bank is {limit}")
+                    raise FetchError(shown(url), f"the bank is {limit}", remedy="max_bytes")
                 digest.update(chunk)
                 out.write(chunk)
                 if on_progress is not None:
@@ -499,7 +499,9 @@ def _update_one(
                 return BankResult(source.url, "unchanged", entries=source.entries)
             return _replace(index, got, source.origin, skip_bad=False, fetched=time.time())
     except RevimgError as exc:
-        return BankResult(source.url, "failed", reason=_reason(exc, source.url))
+        return BankResult(
+            source.url, "failed", reason=_reason(exc, source.url), remedy=exc.remedy
+        )
 
 
 def _reason(exc: RevimgError, url: str) -> str:

@@ -80,8 +80,8 @@ DAMAGE = (sqlite3.DatabaseError, ValueError, TypeError, KeyError)
 def damaged(location: str, exc: Exception) -> IndexUnusable:
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return IndexUnusable(
-        f"{location}: the index database is damaged ({reason[:200]}); nothing "
-        "was changed: rebuild it with 'revimg index build' or restore a copy"
+        f"{location}: the index database is damaged ({reason[:200]}); nothing was changed",
+        remedy="rebuild",
     )
 
 

@@ -221,7 +221,7 @@ def split(
     """
     started = time.perf_counter()
     if not 1 <= parts <= MAX_PARTS:
-        raise UsageError(f"--parts must be between 1 and {MAX_PARTS}, got {parts}")
+        raise UsageError(f"parts must be between 1 and {MAX_PARTS}, got {parts}")
     folder = Path(out).expanduser()
     source.refresh()
     stamp = source.stamp()
@@ -608,10 +608,7 @@ class ShardedIndex:
     # writing: refused
 
     def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise IndexUnusable(
-            f"{self.location}: a shard set is read-only: change the source index and split it "
-            "again with 'revimg index shard'"
-        )
+        raise IndexUnusable(f"{self.location}: a shard set is read-only", remedy="reshard")
 
     put_file = put_bank_entry = merge_meta_by_path = remove = remove_each = _read_only
 
@@ -663,9 +660,6 @@ def open_any(location: str | Path, *, create: bool = False) -> Any:
     """
     if is_shard_set(location):
         if create:
-            raise IndexUnusable(
-                f"{location}: a shard set is read-only: add to the source index and split it "
-                "again with 'revimg index shard'"
-            )
+            raise IndexUnusable(f"{location}: a shard set is read-only", remedy="reshard")
         return ShardedIndex.open(location)
     return open_index(location, create=create)

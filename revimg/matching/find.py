@@ -68,7 +68,7 @@ def find_matches(
 ) -> tuple[list[Match], list[str]]:
     """Likely matches for one hashed query, best first, plus warnings for the user."""
     if top < 1:
-        raise UsageError(f"--top must be at least 1, got {top}")
+        raise UsageError(f"top must be at least 1, got {top}")
     limit = max_distance_for(threshold)
     warnings: list[str] = []
     # image id -> (distance, index view code, query variant row)

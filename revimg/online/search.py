@@ -110,7 +110,7 @@ def resolve_names(names: str | Iterable[str] | None, settings: OnlineSettings) -
         if name == "all":
             configured = settings.configured()
             if not configured:
-                raise UsageError(_no_keys_message(settings))
+                raise UsageError(_no_keys_message(settings), remedy="links")
             chosen.extend(configured)
         elif name in settings.configs:
             chosen.append(name)
@@ -380,9 +380,7 @@ def _no_keys_message(settings: OnlineSettings) -> str:
     variables = dict.fromkeys(classes[n].key_names[0] for n in settings.configs)
     return (
         "no online provider has an API key: set "
-        f"{', '.join(variables)}, or add keys to {settings.config_file} "
-        "(without a key, 'revimg links IMAGE_URL' gives browser search pages for a photo "
-        "that is online)"
+        f"{', '.join(variables)}, or add keys to {settings.config_file}"
     )
 
 

@@ -106,7 +106,7 @@ def parse_response(fetched: Fetched, *, by_url: bool = False) -> list[WebMatch]:
         if by_url and code in _FETCH_CODES:
             reason = (
                 f"Google could not fetch the image URL (code {code}: {message}); "
-                "leave out --image-url to send the photo itself"
+                "sending the photo itself instead of its address would work"
             )
         raise ProviderError(provider, reason, kind="refused")
     web = first.get("webDetection")

@@ -447,6 +447,8 @@ def test_a_failed_update_leaves_that_bank_and_updates_the_others(
         [line] = [ln for ln in done.output.splitlines() if "bad.jsonl" in ln]
         assert "bad.jsonl: failed (" in line
         assert (reason if reason != "bad line" else "line 2") in line
+        if reason == "over the size limit":  # the fact from the core, the option from the CLI
+            assert line.endswith("(--max-size changes the limit)"), line
         no_leftovers(ix)
     assert names(ix) == {"photo-1", "photo-3"}  # the bad bank as it was, the good one updated
     with open_index(ix) as index:

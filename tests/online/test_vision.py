@@ -87,7 +87,7 @@ def test_url_that_google_cannot_fetch(mock_client, secret) -> None:
         make(secret).search(mock_client(rec), image=None, image_url=IMAGE_URL)
     message = str(caught.value)
     assert message.startswith("vision: Google could not fetch the image URL (code 14: We can not")
-    assert "leave out --image-url" in message
+    assert "sending the photo itself" in message
 
 
 @pytest.mark.parametrize(
