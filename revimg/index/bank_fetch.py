@@ -499,9 +499,7 @@ def _update_one(
                 return BankResult(source.url, "unchanged", entries=source.entries)
             return _replace(index, got, source.origin, skip_bad=False, fetched=time.time())
     except RevimgError as exc:
-        return BankResult(
-            source.url, "failed", reason=_reason(exc, source.url), remedy=exc.remedy
-        )
+        return BankResult(source.url, "failed", reason=_reason(exc, source.url), remedy=exc.remedy)
 
 
 def _reason(exc: RevimgError, url: str) -> str:
