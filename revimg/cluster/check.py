@@ -108,7 +108,7 @@ def searcher(
     def run(sources: list[Photo]) -> Iterator[CheckResult]:
         where = None
         if index is not None and index.shared_search_files():
-            where = (index.location, index.stamp())  # type: ignore[attr-defined]
+            where = (index.location, index.stamp())
         args = (where, _wants_features(index), _foreign_kinds(index), threshold, top)
         outgoing = (_outgoing(s, send_bytes) for s in sources)
         for done in in_order(

@@ -23,10 +23,6 @@ class BankMerging:
     _conn: sqlite3.Connection
     location: str
 
-    def put_bank_entry(self, entry: Entry) -> str:
-        """Merge one hash-bank entry: ``"added"``, ``"merged"`` (metadata filled) or ``"same"``."""
-        return self.put_bank_entries([entry])[0]
-
     def put_bank_entries(self, entries: Iterable[Entry]) -> list[str]:
         """Merge many bank entries in one transaction: all of them land, or none.
 

@@ -585,6 +585,10 @@ class ShardedIndex:
     def shared_search_files(self) -> bool:
         return False  # batch-check workers hash; this process searches the shards
 
+    def stamp(self) -> str:
+        """The split's own stamp: the source's state, and when it was split."""
+        return f"{self.manifest['source']['stamp']}@{self.manifest['created']!r}"
+
     def info(self) -> dict[str, Any]:
         infos = [s.index.info() for s in self.shards]
         origins: dict[str, int] = {}

@@ -304,18 +304,6 @@ class SQLiteIndex(BankMerging, DerivedFiles):
             ],
         )
 
-    def set_meta(self, image_id: int, meta: dict[str, Any]) -> None:
-        """Merge metadata fields into one entry."""
-        with self._write():
-            row = self._conn.execute("SELECT meta FROM images WHERE id = ?", (image_id,)).fetchone()
-            if row is None:
-                return
-            merged = {**json.loads(row[0]), **meta}
-            self._conn.execute(
-                "UPDATE images SET meta = ?, updated = ? WHERE id = ?",
-                (json.dumps(merged, sort_keys=True), db.now(), image_id),
-            )
-
     def merge_meta_by_path(self, items: Iterable[tuple[str, dict[str, Any]]]) -> int:
         """Merge metadata into local entries by path; returns how many changed."""
         changed = 0

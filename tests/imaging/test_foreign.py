@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
@@ -221,7 +222,10 @@ def test_check_json_fields_through_the_cli(tmp_path: Path) -> None:
 def test_export_import_round_trip(fmt: str) -> None:
     text = imagehash_list() + "0123456789abcdef\n1123456789abcdef w\n" + "ab" * 32
     source = imported(text)
-    source.set_meta(1, {"credit": "someone"})
+    first = min(source.entries(), key=lambda e: e.id)  # metadata travels with the hashes
+    assert source.put_bank_entries([dataclasses.replace(first, meta={"credit": "someone"})]) == [
+        "merged"
+    ]
     out = io.StringIO()
     assert bank.export(source, out, fmt) == 7
     copy = imported(out.getvalue(), "bank")

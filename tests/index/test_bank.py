@@ -54,22 +54,24 @@ def source(built_index: Path, photo_dir: Path, tmp_path_factory: pytest.TempPath
             assert meta, e.name
             items.append((e.path, meta))
         assert index.merge_meta_by_path(items) == len(items)
-        index.put_bank_entry(
-            Entry(
-                0,
-                'Zoë — café ☕ "quoted", comma',
-                None,
-                "friends.jsonl",
-                None,
-                None,
-                None,
-                bytes.fromhex(HEX_B),
-                37,
-                None,
-                {"note": "línea\ttab", "n": [1, 2.5, None]},
-                (View("centre-square", (0.0, 0.25, 1.0, 0.75), bytes.fromhex(HEX_C), 64),),
-            )
-        )
+        index.put_bank_entries(
+            [
+                Entry(
+                    0,
+                    'Zoë — café ☕ "quoted", comma',
+                    None,
+                    "friends.jsonl",
+                    None,
+                    None,
+                    None,
+                    bytes.fromhex(HEX_B),
+                    37,
+                    None,
+                    {"note": "línea\ttab", "n": [1, 2.5, None]},
+                    (View("centre-square", (0.0, 0.25, 1.0, 0.75), bytes.fromhex(HEX_C), 64),),
+                )
+            ]
+        )[0]
         index.refresh()
     return location
 
@@ -169,7 +171,7 @@ def test_import_merges_metadata_into_the_entry_with_the_same_sha256(
     with open_index(source) as index:
         local = next(e for e in index.entries() if e.path)
     hashes_only = dataclasses.replace(local, meta={"title": "Local title"})
-    fresh.put_bank_entry(hashes_only)
+    fresh.put_bank_entries([hashes_only])[0]
     line = json.dumps(
         {
             "name": "renamed-by-the-sender.jpg",
@@ -253,9 +255,9 @@ def _bank_with_bad_line(bad: str) -> str:
 
 @pytest.mark.parametrize("bad", list(BAD_LINES.values()), ids=list(BAD_LINES))
 def test_malformed_line_is_named_and_nothing_is_imported(fresh: SQLiteIndex, bad: str) -> None:
-    fresh.put_bank_entry(
-        Entry(0, "already", None, "x", None, None, None, bytes.fromhex(HEX_C), 90, None)
-    )
+    fresh.put_bank_entries(
+        [Entry(0, "already", None, "x", None, None, None, bytes.fromhex(HEX_C), 90, None)]
+    )[0]
     before = snapshot(fresh)
     with pytest.raises(BankError) as excinfo:
         bank.import_lines(fresh, _bank_with_bad_line(bad), "o", "their-bank.jsonl")
@@ -393,21 +395,23 @@ def test_sha256_with_trailing_newline_is_rejected() -> None:
 def test_line_separator_characters_survive_a_round_trip(
     memory_index: SQLiteIndex, char: str
 ) -> None:
-    memory_index.put_bank_entry(
-        Entry(
-            0,
-            f"a{char}b",
-            None,
-            "o",
-            None,
-            None,
-            None,
-            bytes.fromhex(HEX_A),
-            100,
-            None,
-            {"title": f"x{char}y"},
-        )
-    )
+    memory_index.put_bank_entries(
+        [
+            Entry(
+                0,
+                f"a{char}b",
+                None,
+                "o",
+                None,
+                None,
+                None,
+                bytes.fromhex(HEX_A),
+                100,
+                None,
+                {"title": f"x{char}y"},
+            )
+        ]
+    )[0]
     out = io.StringIO()
     bank.export(memory_index, out, "jsonl")
     assert [portable(e) for e in bank.parse(out.getvalue(), "o", "b")] == [
@@ -416,9 +420,22 @@ def test_line_separator_characters_survive_a_round_trip(
 
 
 def test_carriage_return_in_a_name_survives_a_csv_round_trip(memory_index: SQLiteIndex) -> None:
-    memory_index.put_bank_entry(
-        Entry(0, "holiday\rphoto.jpg", None, "o", None, None, None, bytes.fromhex(HEX_A), 100, None)
-    )
+    memory_index.put_bank_entries(
+        [
+            Entry(
+                0,
+                "holiday\rphoto.jpg",
+                None,
+                "o",
+                None,
+                None,
+                None,
+                bytes.fromhex(HEX_A),
+                100,
+                None,
+            )
+        ]
+    )[0]
     out = io.StringIO()
     bank.export(memory_index, out, "csv")
     assert [e.name for e in bank.parse(out.getvalue(), "o", "b.csv")] == ["holiday\rphoto.jpg"]

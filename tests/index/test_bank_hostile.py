@@ -88,9 +88,9 @@ def test_a_bank_name_that_is_a_local_path_is_never_opened_by_the_report(tmp_path
 
     with open_index(tmp_path / "index", create=True) as index:
         pdq = bytes.fromhex(_pdq(query))
-        index.put_bank_entry(
-            Entry(0, str(private), None, "file", None, None, None, pdq, 100, None, {}, ())
-        )
+        index.put_bank_entries(
+            [Entry(0, str(private), None, "file", None, None, None, pdq, 100, None, {}, ())]
+        )[0]
         index.refresh()
     ix = ["--index", str(tmp_path / "index")]
     report = tmp_path / "report.html"

@@ -225,7 +225,7 @@ def test_file_states_lists_local_files_only(memory_index: SQLiteIndex) -> None:
         [(f"/p/{i}.jpg", f"{i}.jpg", 100 + i, 10**18 + i, fake_hashes(i), None) for i in range(5)]
     )
     bank = Entry(0, "from-a-bank", None, "bank.jsonl", None, None, None, bytes(32), 100, None)
-    memory_index.put_bank_entry(bank)
+    memory_index.put_bank_entries([bank])[0]
     assert memory_index.file_states() == {f"/p/{i}.jpg": (100 + i, 10**18 + i) for i in range(5)}
 
 
@@ -235,7 +235,7 @@ def test_remove_by_path_and_by_bank_name(index_copy: Path) -> None:
         view_pdq = local.views[0].pdq
         shared_name = local.name  # a bank entry with the same name as a local file
         bank = Entry(0, shared_name, None, "bank", None, None, None, bytes(range(32)), 100, None)
-        assert index.put_bank_entry(bank) == "added"
+        assert index.put_bank_entries([bank])[0] == "added"
         n = index.count()
 
         assert index.remove([shared_name]) == 1  # only the bank entry: local files go by path
@@ -333,9 +333,8 @@ def test_generation_grows_with_every_write_and_only_then(memory_index: SQLiteInd
     writes: list[Callable[[], Any]] = [
         lambda: memory_index.put_file("/p/a.jpg", "a.jpg", 1, 1, fake_hashes(1)),
         lambda: memory_index.put_files([("/p/b.jpg", "b.jpg", 1, 1, fake_hashes(2), None)]),
-        lambda: memory_index.put_bank_entry(bank),
+        lambda: memory_index.put_bank_entries([bank])[0],
         lambda: memory_index.put_bank_entries([dataclasses.replace(bank, meta={"y": 2})]),
-        lambda: memory_index.set_meta(1, {"title": "t"}),
         lambda: memory_index.merge_meta_by_path([("/p/b.jpg", {"title": "u"})]),
         lambda: memory_index.remove(["/p/a.jpg"]),
     ]
@@ -387,7 +386,7 @@ def test_info_fields(index_copy: Path) -> None:
     with open_index(index_copy) as index:
         n = index.count()
         bank = Entry(0, "b", None, "partner.jsonl", None, None, None, bytes(32), 10, None)
-        index.put_bank_entry(bank)
+        index.put_bank_entries([bank])[0]
         info = index.info()
         files = [p for p in index_copy.iterdir() if p.is_file()]
         assert info["location"] == str(index_copy)
@@ -716,3 +715,16 @@ def test_read_only_commands_never_make_an_index_out_of_an_empty_file(tmp_path: P
         app, ["index", "add", str(SUSPECTS / "unrelated.jpg"), "--index", str(location)]
     )
     assert built.exit_code == 0, built.output
+
+
+def test_both_engines_have_what_a_check_reads() -> None:
+    """SQLiteIndex and the shard set answer every method of IndexBackend, and nothing in
+    IndexBackend is a write (the one written index is SQLiteIndex)."""
+    from revimg.index.backend import IndexBackend
+    from revimg.index.shards import ShardedIndex
+
+    wanted = {n for n, v in vars(IndexBackend).items() if callable(v) and not n.startswith("_")}
+    assert {"get", "search", "features_of", "feature_searcher", "close"} <= wanted
+    assert not {n for n in wanted if n.startswith(("put", "remove", "merge"))}
+    for engine in (SQLiteIndex, ShardedIndex):
+        assert all(callable(getattr(engine, n, None)) for n in wanted), engine

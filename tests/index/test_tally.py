@@ -94,7 +94,6 @@ def test_every_kind_of_write_keeps_the_tally(tmp_path: Path) -> None:
         plain = PlainBankBatch("list", [f"h{i}" for i in range(40)], [rng.bytes(32)] * 40, 4)
         index.put_bank_batches([plain, [bank_entry(6), bank_entry(2, pdq_quality=3)]])
         assert_kept(index)
-        index.set_meta(1, {"note": "x"})
         index.merge_meta_by_path([("/photos/4.jpg", {"z": 1})])
         assert_kept(index)
         assert index.remove(["bank-1", "h3"]) == 2  # bank entries by name
