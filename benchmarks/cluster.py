@@ -95,9 +95,7 @@ def warm_up(photo: Path) -> None:
     from revimg.cluster.build import hash_chunk
 
     stat = photo.stat()
-    hash_chunk(
-        [(builder._Task(str(photo), photo.name, stat.st_size, stat.st_mtime_ns), None, None)]
-    )
+    hash_chunk([(builder.Task(str(photo), photo.name, stat.st_size, stat.st_mtime_ns), None, None)])
 
 
 def on_cluster(folder: Path, location: Path, workers: int) -> tuple[float, int, float]:

@@ -933,11 +933,11 @@ def test_no_read_goes_past_the_size_limit(monkeypatch: pytest.MonkeyPatch) -> No
         os.close(fd)
 
 
-_ORIGINAL_HASH_TASK = builder._hash_task
+_ORIGINAL_HASH_TASK = builder.hash_task
 
 
-def _hash_task_that_kills_its_worker(task: builder._Task) -> object:
-    """Stands in for ``builder._hash_task`` (module level: workers unpickle it by name)."""
+def _hash_task_that_kills_its_worker(task: builder.Task) -> object:
+    """Stands in for ``builder.hash_task`` (module level: workers unpickle it by name)."""
     if task.path.endswith("p05.jpg"):
         os.kill(os.getpid(), 9)
     return _ORIGINAL_HASH_TASK(task)
@@ -952,7 +952,7 @@ def test_worker_crash_is_counted_and_the_build_goes_on(
     folder.mkdir()
     for i in range(12):
         (folder / f"p{i:02d}.jpg").write_bytes(encode(small().rotate(i * 7), "JPEG"))
-    monkeypatch.setattr(builder, "_hash_task", _hash_task_that_kills_its_worker)
+    monkeypatch.setattr(builder, "hash_task", _hash_task_that_kills_its_worker)
     with open_index(tmp_path / "ix", create=True) as index:
         stats = builder.run(index, builder.folder_files([folder]), jobs=2)
         assert (stats.added, stats.failed) == (11, 1)

@@ -15,7 +15,7 @@ from revimg import holdpoints
 from revimg.cluster.ordered import in_order
 from revimg.errors import ImageError
 from revimg.imaging import decoding
-from revimg.index.builder import Hashed, Hasher, _hash_task, _Task
+from revimg.index.builder import Hashed, Hasher, Task, hash_task
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -25,7 +25,7 @@ CHUNK = 4
 #: What a photo gets when it killed every worker that tried it.
 CRASHED = "the decoder crashed on this file (every worker that read it died)"
 
-Item = tuple[_Task, bytes | None, str | None]
+Item = tuple[Task, bytes | None, str | None]
 
 
 def hash_chunk(items: list[Item]) -> list[Hashed]:
@@ -34,7 +34,7 @@ def hash_chunk(items: list[Item]) -> list[Hashed]:
     Hold point ``cluster-hash`` (``revimg.holdpoints``): each chunk a worker starts.
     """
     holdpoints.reached("cluster-hash")
-    return [(task, None, error) if error else _hash_task(task, data) for task, data, error in items]
+    return [(task, None, error) if error else hash_task(task, data) for task, data, error in items]
 
 
 def hasher(client: Client, *, send_bytes: bool = False, chunk: int = CHUNK) -> Hasher:
@@ -44,14 +44,14 @@ def hasher(client: Client, *, send_bytes: bool = False, chunk: int = CHUNK) -> H
     workers read them from the same paths (storage they all see).
     """
 
-    def run(tasks: list[_Task]) -> Iterator[Hashed]:
+    def run(tasks: list[Task]) -> Iterator[Hashed]:
         items = (_item(task, send_bytes) for task in tasks)
         return in_order(client, items, chunk, hash_chunk, (), _crashed)
 
     return run
 
 
-def _item(task: _Task, send_bytes: bool) -> Item:
+def _item(task: Task, send_bytes: bool) -> Item:
     if not send_bytes:
         return task, None, None
     try:

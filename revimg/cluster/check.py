@@ -22,7 +22,13 @@ from revimg.cluster.ordered import in_order
 from revimg.errors import ImageError, RevimgError
 from revimg.imaging.photo import Photo
 from revimg.index.backend import IndexBackend
-from revimg.matching.checker import Hashed, _foreign_kinds, _result, _wants_features, hash_for_query
+from revimg.matching.checker import (
+    Hashed,
+    foreign_kinds_of,
+    hash_for_query,
+    result_of,
+    wants_features,
+)
 from revimg.matching.result import CheckResult, NotRun
 
 if TYPE_CHECKING:
@@ -73,7 +79,7 @@ def check_chunk(
     out: list[CheckResult | Hashed] = []
     for source in sources:
         hashed = hash_for_query(source, with_features, foreign_kinds)
-        out.append(hashed if index is None else _result(index, *hashed, threshold, top, skipped))
+        out.append(hashed if index is None else result_of(index, *hashed, threshold, top, skipped))
     return out
 
 
@@ -109,7 +115,7 @@ def searcher(
         where = None
         if index is not None and index.shared_search_files():
             where = (index.location, index.stamp())
-        args = (where, _wants_features(index), _foreign_kinds(index), threshold, top)
+        args = (where, wants_features(index), foreign_kinds_of(index), threshold, top)
         outgoing = (_outgoing(s, send_bytes) for s in sources)
         for done in in_order(
             client, outgoing, chunk, check_chunk, (*args, tuple(skipped)), _crashed
@@ -117,7 +123,7 @@ def searcher(
             if isinstance(done, CheckResult):
                 yield done
             else:  # the worker could not open the index: search it here
-                yield _result(index, *done, threshold, top, skipped)
+                yield result_of(index, *done, threshold, top, skipped)
 
     return run
 

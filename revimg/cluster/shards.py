@@ -249,7 +249,7 @@ def iter_check_sharded(
     top: int = DEFAULT_TOP,
 ) -> Iterator[CheckResult]:
     """:func:`check_sharded`, one result at a time, in input order."""
-    from revimg.matching.checker import _result, hash_for_query
+    from revimg.matching.checker import hash_for_query, result_of
 
     where = str(Path(location).expanduser())
     sources = [_source(i, p) for i, p in enumerate(photos)]
@@ -291,7 +291,7 @@ def iter_check_sharded(
             got = merge((answers[at] for answers in per_shard), len(ask.looks))
             merged[i] = Answered(where, query, ask, got)
         for i, h in enumerate(done):
-            yield _result(merged.get(i), *h, threshold, top)
+            yield result_of(merged.get(i), *h, threshold, top)
 
 
 def _source(i: int, photo: str | Path | bytes | Photo) -> Photo:

@@ -58,7 +58,7 @@ class BuildStats:
 
 
 @dataclass(frozen=True)
-class _Task:
+class Task:
     path: str
     name: str
     size: int
@@ -66,12 +66,12 @@ class _Task:
 
 
 #: What hashing one photo gives: the task, its hashes or None, and the reason it failed.
-Hashed = tuple[_Task, hashing.ImageHashes | None, str | None]
+Hashed = tuple[Task, hashing.ImageHashes | None, str | None]
 #: Hashes a build's tasks, yielding one result per task in task order (see ``run``).
-Hasher = Callable[[list[_Task]], Iterable[Hashed]]
+Hasher = Callable[[list[Task]], Iterable[Hashed]]
 
 
-def _hash_task(task: _Task, data: bytes | None = None) -> Hashed:
+def hash_task(task: Task, data: bytes | None = None) -> Hashed:
     """Hash one photo: read from its path, or from ``data`` (its bytes, read elsewhere)."""
     try:
         if data is None:
@@ -103,11 +103,11 @@ def exit_with_parent(parent: int | None = None) -> None:
     threading.Thread(target=watch, name="revimg-parent-watch", daemon=True).start()
 
 
-def _hash_isolated(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str | None]:
+def _hash_isolated(task: Task) -> tuple[Task, hashing.ImageHashes | None, str | None]:
     """Hash one photo in a process of its own, so that a crash names this photo."""
     pool = ProcessPoolExecutor(max_workers=1, initializer=exit_with_parent, initargs=(os.getpid(),))
     try:
-        return pool.submit(_hash_task, task).result()
+        return pool.submit(hash_task, task).result()
     except BrokenProcessPool:
         return task, None, "the decoder crashed on this file (its worker process died)"
     finally:
@@ -115,8 +115,8 @@ def _hash_isolated(task: _Task) -> tuple[_Task, hashing.ImageHashes | None, str 
 
 
 def _hash_all(
-    tasks: list[_Task], jobs: int
-) -> Iterator[tuple[_Task, hashing.ImageHashes | None, str | None]]:
+    tasks: list[Task], jobs: int
+) -> Iterator[tuple[Task, hashing.ImageHashes | None, str | None]]:
     """Results in task order, hashed by ``jobs`` worker processes.
 
     A worker that dies (a decoder crash, the out-of-memory killer) breaks the pool: the
@@ -125,7 +125,7 @@ def _hash_all(
     """
     if jobs <= 1 or len(tasks) < 4:
         for task in tasks:
-            yield _hash_task(task)
+            yield hash_task(task)
         return
     done = 0
     while done < len(tasks):
@@ -133,7 +133,7 @@ def _hash_all(
             max_workers=jobs, initializer=exit_with_parent, initargs=(os.getpid(),)
         )
         try:
-            for result in pool.map(_hash_task, tasks[done:], chunksize=CHUNK):
+            for result in pool.map(hash_task, tasks[done:], chunksize=CHUNK):
                 yield result
                 done += 1
         except BrokenProcessPool:
@@ -153,7 +153,7 @@ def plan(
     files: Iterable[tuple[Path, str]],
     stats: BuildStats,
     meta: MetaTable | None,
-) -> tuple[list[_Task], list[tuple[str, dict[str, Any]]]]:
+) -> tuple[list[Task], list[tuple[str, dict[str, Any]]]]:
     """Split files into work to hash and unchanged files (whose metadata may still change).
 
     A list of a few files (``index add``) looks up those files only, not every path.
@@ -162,7 +162,7 @@ def plan(
         known = index.file_states(os.path.abspath(path) for path, _ in files)
     else:
         known = index.file_states()
-    tasks: list[_Task] = []
+    tasks: list[Task] = []
     unchanged_meta: list[tuple[str, dict[str, Any]]] = []
     for path, name in files:
         absolute = os.path.abspath(path)
@@ -182,7 +182,7 @@ def plan(
             if meta is not None and (m := meta.lookup(path, name)):
                 unchanged_meta.append((absolute, m))
             continue
-        tasks.append(_Task(absolute, name, st.st_size, st.st_mtime_ns))
+        tasks.append(Task(absolute, name, st.st_size, st.st_mtime_ns))
     return tasks, unchanged_meta
 
 

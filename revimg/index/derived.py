@@ -152,7 +152,7 @@ class DerivedFiles:
         labels = held.features_labels()
         if not label.startswith(prefix) or label[len(prefix) :] not in labels:
             return None
-        last = int(searcher._ids[-1]) if len(searcher) else 0
+        last = int(searcher.ids[-1]) if len(searcher) else 0
         floor = held.floor_for(label[len(prefix) :])
         if floor is not None:  # built before the highest ids were removed: given again since?
             last = min(last, floor)

@@ -44,7 +44,7 @@ def _raw_words(descriptors: np.ndarray) -> np.ndarray:
     return keys.ravel()
 
 
-def _words(descriptors: np.ndarray) -> np.ndarray:
+def words_of(descriptors: np.ndarray) -> np.ndarray:
     """Distinct words of a set of descriptors: table number and KEY_BITS-bit substring."""
     return np.unique(_raw_words(descriptors)).astype(np.uint32)
 
@@ -175,6 +175,26 @@ class FeatureSearcher:
         return len(self._ids)
 
     @property
+    def ids(self) -> np.ndarray:
+        """The image id of each row, ascending."""
+        return self._ids
+
+    @property
+    def norms(self) -> np.ndarray:
+        """Each row's tf-idf norm (float32), as :meth:`candidates` divides by it."""
+        return self._norms
+
+    @property
+    def words(self) -> np.ndarray:
+        """Every distinct word the photos hold, ascending."""
+        return self._words
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Where each word's postings start (and, last, where they all end)."""
+        return self._offsets
+
+    @property
     def postings(self) -> int:
         return len(self._postings)
 
@@ -200,9 +220,9 @@ class FeatureSearcher:
         """``(starts, lengths)`` of the postings of each of these (sorted, distinct) words
         that the index holds. A saved searcher reads one block of FENCE words and their
         offsets per block that may hold a query word, not the whole table."""
-        return self._lookup_held(words)[1:]
+        return self.lookup_held(words)[1:]
 
-    def _lookup_held(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def lookup_held(self, words: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`_lookup`, and first a mask of the ``words`` the index holds (a sharded
         index weighs each held word by its frequency over all shards: revimg.shards)."""
         if self._fd is None:
@@ -239,7 +259,7 @@ class FeatureSearcher:
         held[inside[found]] = True
         return held, starts, offsets[at_offsets + 1] - starts
 
-    def _postings_of(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def postings_of(self, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The postings of each word, concatenated: ranges close together in one read."""
         total = int(lengths.sum())
         shift = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
@@ -265,7 +285,7 @@ class FeatureSearcher:
         """``(rows, scores)``: the rows that share a word with the query, and their cosine."""
         none = (np.zeros(0, np.int64), np.zeros(0))
         n = self._n
-        words = _words(query.descriptors)
+        words = words_of(query.descriptors)
         if not len(words) or not n or not len(self._words):
             return none
         starts, lengths = self._lookup(words)
@@ -279,7 +299,7 @@ class FeatureSearcher:
         total = int(lengths.sum())
         if not total:
             return none
-        hits = self._postings_of(starts, lengths)
+        hits = self.postings_of(starts, lengths)
         if hits.min() < 0 or hits.max() >= n:
             raise ValueError("the features file's postings are damaged")
         rows, inverse = np.unique(hits, return_inverse=True)

@@ -290,13 +290,13 @@ def _write_feature_stats(source: SQLiteIndex, folder: Path, writers: list[_Write
 
     # the searcher the source itself builds: its norms and frequencies, bit for bit
     whole = feature_search.FeatureSearcher(items())
-    ids, norms = whole._ids, whole._norms
-    _save(folder / WORDS_NAME, np.asarray(whole._words, np.uint32))
-    _save(folder / DF_NAME, np.diff(np.asarray(whole._offsets, np.int64)).astype(np.uint32))
+    ids, norms = whole.ids, whole.norms
+    _save(folder / WORDS_NAME, np.asarray(whole.words, np.uint32))
+    _save(folder / DF_NAME, np.diff(np.asarray(whole.offsets, np.int64)).astype(np.uint32))
     for number, w in enumerate(writers):
         mine = np.array(w.ids, np.int64)
         searcher = w.index.feature_searcher() if w.index.has_features() else None
-        local = np.asarray(searcher._ids, np.int64) if searcher is not None else np.zeros(0)
+        local = np.asarray(searcher.ids, np.int64) if searcher is not None else np.zeros(0)
         rows = mine[local.astype(np.int64) - 1] if len(local) else np.zeros(0, np.int64)
         _save(folder / shard_folder(number) / NORMS_NAME, norms[np.searchsorted(ids, rows)])
     return len(ids)
@@ -397,22 +397,22 @@ class Shard:
             return none
         searcher = self.index.feature_searcher()
         n = stats.photos
-        words = feature_search._words(query.descriptors)
+        words = feature_search.words_of(query.descriptors)
         if not len(words) or not n or not len(searcher):
             return none
         df = stats.df_of(words)
         known = df > 0
         idf2 = np.log1p(n / np.maximum(df[known], 1).astype(np.float64)) ** 2
         q_norm = math.sqrt(float(idf2.sum()) + (len(words) - len(idf2)) * math.log1p(n) ** 2)
-        held, starts, lengths = searcher._lookup_held(words)
+        held, starts, lengths = searcher.lookup_held(words)
         if not int(lengths.sum()):
             return none
         weights = np.zeros(len(words))
         weights[known] = idf2
-        hits = searcher._postings_of(starts, lengths)
+        hits = searcher.postings_of(starts, lengths)
         rows, inverse = np.unique(hits, return_inverse=True)
         sums = np.bincount(inverse, weights=np.repeat(weights[held], lengths), minlength=len(rows))
-        local = np.asarray(searcher._ids, np.int64)[rows]
+        local = np.asarray(searcher.ids, np.int64)[rows]
         return self._ids[local - 1], sums / (self._norms[rows] * q_norm)
 
     def candidates(

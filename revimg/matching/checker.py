@@ -77,7 +77,7 @@ def _provenance(data: bytes, label: str) -> Provenance | None:
         return None
 
 
-def _result(
+def result_of(
     index: IndexBackend | None,
     label: str,
     query: hashing.QueryHashes | None,
@@ -118,16 +118,16 @@ def check_source(
     With ``index`` None (there is no local index), only what the photo says about itself
     is read: pass a :class:`NotRun` for the index in ``skipped`` so the verdict says so.
     """
-    hashed = hash_for_query(photo, _wants_features(index), _foreign_kinds(index))
-    return _result(index, *hashed, threshold, top, skipped)
+    hashed = hash_for_query(photo, wants_features(index), foreign_kinds_of(index))
+    return result_of(index, *hashed, threshold, top, skipped)
 
 
-def _foreign_kinds(index: IndexBackend | None) -> tuple[str, ...]:
+def foreign_kinds_of(index: IndexBackend | None) -> tuple[str, ...]:
     """The kinds of other tools' hashes (imagehash pHash) the index holds, if any."""
     return () if index is None else index.foreign_kinds()
 
 
-def _wants_features(index: IndexBackend | None) -> bool:
+def wants_features(index: IndexBackend | None) -> bool:
     """Local features of a query are worth computing only if the index holds some."""
     return index is not None and index.has_features()
 
@@ -243,7 +243,7 @@ def _check_in_worker(
     hashed = hash_for_query(photo, with_features, foreign_kinds)
     if _worker_index is None:
         return hashed
-    return _result(_worker_index, *hashed, threshold, top, skipped)
+    return result_of(_worker_index, *hashed, threshold, top, skipped)
 
 
 def _local(
@@ -267,7 +267,7 @@ def _local(
     location = index.location if index.shared_search_files() else None
     work = partial(
         _check_in_worker,
-        with_features=_wants_features(index),
+        with_features=wants_features(index),
         threshold=threshold,
         top=top,
         skipped=tuple(skipped),
@@ -295,7 +295,7 @@ def _local(
             if isinstance(done, CheckResult):
                 yield done
             else:
-                yield _result(index, *done, threshold, top, skipped)
+                yield result_of(index, *done, threshold, top, skipped)
 
 
 def check_paths(

@@ -149,7 +149,7 @@ def test_batch_workers_search_when_they_can_map_the_index(
 
     sources = [Photo(str(p), path=p) for p in sorted(SUSPECTS.glob("*.jpg"))]
     in_parent: list[str] = []
-    real = checker._result
+    real = checker.result_of
 
     def counted(index: Any, label: str, *rest: Any) -> Any:
         in_parent.append(label)  # only calls made in this process are recorded here
@@ -159,7 +159,7 @@ def test_batch_workers_search_when_they_can_map_the_index(
         serial = [result_dict(r) for r in check_sources(index, sources)]
         if not shared:
             monkeypatch.setattr(type(index), "shared_search_files", lambda self: False)
-        monkeypatch.setattr(checker, "_result", counted)
+        monkeypatch.setattr(checker, "result_of", counted)
         parallel = [result_dict(r) for r in check_sources(index, sources, jobs=2)]
     assert parallel == serial
     assert in_parent == ([] if shared else [s.label for s in sources])
