@@ -11,6 +11,23 @@ The library a script uses (the ``revimg`` command is a thin layer over it)::
 Everything listed in ``__all__`` is the public surface: it is imported on first use (a
 ``revimg --version`` loads none of it), and ``tests/test_exported_members.py`` fails when it
 changes by accident.
+
+The parts, and the one way their arrows run (``tests/test_layers.py`` holds them)::
+
+    cli.py       the command line: parses, calls the parts, renders (only it uses typer, rich)
+    matching/    a check: the pipeline, candidates, verification, CheckResult
+    imaging/     a photo as values: read once, decoded, hashed (PDQ, pHash, features)
+    index/       the store, hash banks, builds, search files, shard sets
+    online/      web reverse-search providers, HTTP, cache (asked only when the user asks)
+    provenance/  what a photo's own metadata says (EXIF, IPTC, XMP, C2PA)
+    report/      renderers of a CheckResult: sentences, JSON/CSV, HTML
+    cluster/     the same build and check on a Dask cluster (optional extra)
+    errors, config, files (atomic writes), text (a sanitiser per output), holdpoints
+
+    cli -> matching, index, report, cluster;  cluster -> matching, index, imaging
+    matching -> imaging, index, online, provenance;  index -> imaging
+    online -> imaging (an upload is prepared);  report -> the result types
+    imaging, provenance -> the shared modules only
 """
 
 from __future__ import annotations

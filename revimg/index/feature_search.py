@@ -313,19 +313,30 @@ class FeatureSearcher:
 
         Work and memory follow the query's postings, not the number of photos."""
         rows, scores = self._scores(query)
+        mirrored = None
         if mirrored_query is not None:
             more_rows, more = self._scores(mirrored_query)
-            rows, at = np.unique(np.r_[rows, more_rows], return_inverse=True)
-            best = np.zeros(len(rows))
-            np.maximum.at(best, at, np.r_[scores, more])
-            scores = best
-        keep = scores > 0
-        rows, scores = rows[keep], scores[keep]
-        if not len(rows):
-            return []
-        ids = self._ids[rows]
-        order = np.lexsort((ids, -scores))[:top]
-        return [(int(ids[i]), float(scores[i])) for i in order]
+            mirrored = (self._ids[more_rows], more)
+        return ranked((self._ids[rows], scores), mirrored, top)
+
+
+def ranked(
+    found: tuple[np.ndarray, np.ndarray], mirrored: tuple[np.ndarray, np.ndarray] | None, top: int
+) -> list[tuple[int, float]]:
+    """The best ``top`` ``(image_id, score)`` of a query's scores (ids and scores), with the
+    better of the two per photo when the mirrored query's are given; ties go to the lower id
+    (a shard set ranks its merged candidates with the same rule)."""
+    ids, scores = found
+    if mirrored is not None:
+        more_ids, more = mirrored
+        ids, at = np.unique(np.r_[ids, more_ids], return_inverse=True)
+        best = np.zeros(len(ids))
+        np.maximum.at(best, at, np.r_[scores, more])
+        scores = best
+    keep = scores > 0
+    ids, scores = ids[keep], scores[keep]
+    order = np.lexsort((ids, -scores))[:top]
+    return [(int(ids[i]), float(scores[i])) for i in order]
 
 
 class PrunedSearcher:

@@ -419,17 +419,8 @@ class Shard:
         self, query: Any, top: int = 10, *, mirrored_query: Any = None
     ) -> list[tuple[int, float]]:
         """``FeatureSearcher.candidates`` over this shard's photos, scored globally."""
-        ids, scores = self._scores(query)
-        if mirrored_query is not None:
-            more_ids, more = self._scores(mirrored_query)
-            ids, at = np.unique(np.r_[ids, more_ids], return_inverse=True)
-            best = np.zeros(len(ids))
-            np.maximum.at(best, at, np.r_[scores, more])
-            scores = best
-        keep = scores > 0
-        ids, scores = ids[keep], scores[keep]
-        order = np.lexsort((ids, -scores))[:top]
-        return [(int(ids[i]), float(scores[i])) for i in order]
+        mirrored = self._scores(mirrored_query) if mirrored_query is not None else None
+        return feature_search.ranked(self._scores(query), mirrored, top)
 
 
 def _load_array(path: Path, what: str, rows: int | None = None) -> np.ndarray:
