@@ -524,9 +524,6 @@ def check(
             console = _out() if writer is None else None
             # on one screen, the table's own line for a failed photo is enough
             errors_on_stderr = writer is not None or not (_tty(sys.stdout) and _tty(sys.stderr))
-            from revimg.config import default_jobs
-
-            jobs = min(default_jobs(), len(sources)) if len(sources) >= 4 else 1
             local = None
             if client is not None:  # the web search (--online) stays on this machine
                 from revimg.cluster.check import searcher
@@ -537,7 +534,7 @@ def check(
                 sources,
                 threshold=level,
                 top=top,
-                jobs=jobs,
+                jobs=None,  # the core's rule: every core for a batch, none for a few photos
                 online=request,
                 skipped=skipped,
                 local=local,

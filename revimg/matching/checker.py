@@ -37,6 +37,15 @@ if TYPE_CHECKING:
 ONLINE_PHOTOS_AT_ONCE = 4
 #: Photos in flight per worker process of a batch check.
 PHOTOS_AHEAD = 4
+#: Fewer photos than this are checked in this process: starting workers costs more.
+MIN_BATCH_FOR_WORKERS = 4
+
+
+def jobs_for(photos: int) -> int:
+    """Worker processes for a batch of this many photos: every core, or none for a few."""
+    from revimg.config import default_jobs
+
+    return min(default_jobs(), photos) if photos >= MIN_BATCH_FOR_WORKERS else 1
 
 
 def hash_source(photo: Photo) -> hashing.ImageHashes:
@@ -168,13 +177,14 @@ def check_sources(
     *,
     threshold: float = DEFAULT_THRESHOLD,
     top: int = DEFAULT_TOP,
-    jobs: int = 1,
+    jobs: int | None = 1,
     online: OnlineRequest | None = None,
     skipped: Sequence[NotRun] = (),
     local: Callable[[list[Photo]], Iterable[CheckResult]] | None = None,
     keep_bytes: bool = False,
 ) -> Iterator[CheckResult]:
-    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores.
+    """Check photos in order, one result each; ``jobs`` > 1 hashes them on that many cores
+    (None: :func:`jobs_for` the batch).
 
     Each :class:`Photo` is read once: hashing, its metadata, the web search and the caller
     share its bytes. With ``keep_bytes`` (a report will show the photos), ``photo.read()``
@@ -196,6 +206,8 @@ def check_sources(
         if web is not None and online is not None:
             pending = [web.submit(_search_online, online, s) for s in photos]
         read_here = keep_bytes or online is not None  # the bytes are needed here anyway
+        if jobs is None:
+            jobs = jobs_for(len(photos))
         found = (
             _local(index, photos, threshold, top, jobs, skipped, read_here)
             if local is None
