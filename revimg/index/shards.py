@@ -54,7 +54,7 @@ import numpy as np
 from revimg.errors import IndexMissing, IndexUnusable, UsageError
 from revimg.files import TMP_SUFFIX, replacing
 from revimg.imaging.hashing import ImageHashes
-from revimg.index import feature_search, search
+from revimg.index import search
 from revimg.index.backend import Entry
 from revimg.index.store import SQLiteIndex, open_index
 
@@ -289,6 +289,8 @@ def _write_feature_stats(source: SQLiteIndex, folder: Path, writers: list[_Write
             yield from sorted(found.items())
 
     # the searcher the source itself builds: its norms and frequencies, bit for bit
+    from revimg.index import feature_search  # OpenCV: only for indexes with local features
+
     whole = feature_search.FeatureSearcher(items())
     ids, norms = whole.ids, whole.norms
     _save(folder / WORDS_NAME, np.asarray(whole.words, np.uint32))
@@ -397,6 +399,8 @@ class Shard:
             return none
         searcher = self.index.feature_searcher()
         n = stats.photos
+        from revimg.index import feature_search
+
         words = feature_search.words_of(query.descriptors)
         if not len(words) or not n or not len(searcher):
             return none
@@ -420,6 +424,8 @@ class Shard:
     ) -> list[tuple[int, float]]:
         """``FeatureSearcher.candidates`` over this shard's photos, scored globally."""
         mirrored = self._scores(mirrored_query) if mirrored_query is not None else None
+        from revimg.index import feature_search
+
         return feature_search.ranked(self._scores(query), mirrored, top)
 
 
