@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             f"split in {figures['split_1_s']:.1f} s (1 shard), {figures['split_2_s']:.1f} s (2)"
         )
         cluster = distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
         )
         try:
             with distributed.Client(cluster) as client:

@@ -52,7 +52,9 @@ def connect(
                 n_workers=workers or default_jobs(),
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                # a free port here, not Dask's 8787: with None, distributed 2026.8 still
+                # binds 8787 and fails to start when another program holds it
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.ERROR,
             )
         try:

@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from .helpers import META, STOCK, DaskProcesses, cli_env, index_contents, revimg, start, suspects
+from .helpers import (
+    META,
+    STOCK,
+    DaskProcesses,
+    cli_env,
+    index_contents,
+    revimg,
+    start_scheduler,
+    suspects,
+)
 
 pytest.importorskip("distributed")
 
@@ -35,26 +44,8 @@ def plain_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 @pytest.fixture(scope="module")
 def dask_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskProcesses]:
     """A real scheduler and 2 workers (processes started here), killed at the end."""
-    folder = tmp_path_factory.mktemp("dask")
-    scheduler_file = folder / "scheduler.json"
-    scheduler = start(
-        [
-            "dask",
-            "scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--no-dashboard",
-            "--scheduler-file",
-            str(scheduler_file),
-        ]
-    )
-    cluster = DaskProcesses("", scheduler_file, [scheduler])
+    cluster = start_scheduler(tmp_path_factory.mktemp("dask"))
     try:
-        # the scheduler says where it listens once it does (then writes the file too)
-        line = scheduler.wait_for_line("Scheduler at:")
-        cluster.address = line.split("Scheduler at:", 1)[1].strip()
         cluster.add_worker()
         cluster.add_worker()
         cluster.wait_for_workers(2)

@@ -116,12 +116,14 @@ class Proc:
             self.seen.wait_for(lambda: "" in self.lines, RUN_S)
 
 
-def start(args: list[str], env: dict[str, str] | None = None) -> Proc:
-    """Start ``python -m ARGS`` (stdout discarded, stderr read line by line)."""
+def start(
+    args: list[str], env: dict[str, str] | None = None, stdout: IO[str] | None = None
+) -> Proc:
+    """Start ``python -m ARGS`` (stdout to ``stdout`` or discarded, stderr read line by line)."""
     popen = subprocess.Popen(
         [sys.executable, "-m", *args],
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL if stdout is None else stdout,
         stderr=subprocess.PIPE,
         text=True,
         env=env or cli_env(),
@@ -164,3 +166,29 @@ class DaskProcesses:
             client.wait_for_workers(count, timeout=RUN_S)
             # workers that died are gone from the count; exactly ``count`` now
             assert len(client.scheduler_info(n_workers=-1)["workers"]) == count
+
+
+def start_scheduler(folder: Path) -> DaskProcesses:
+    """A ``dask scheduler`` on 127.0.0.1 (no workers yet), once it says where it listens."""
+    scheduler_file = folder / "scheduler.json"
+    scheduler = start(
+        [
+            "dask",
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(scheduler_file),
+        ]
+    )
+    cluster = DaskProcesses("", scheduler_file, [scheduler])
+    try:
+        line = scheduler.wait_for_line("Scheduler at:")
+    except BaseException:
+        scheduler.kill()
+        raise
+    cluster.address = line.split("Scheduler at:", 1)[1].strip()
+    return cluster

@@ -22,6 +22,7 @@ from .helpers import (
     index_contents,
     revimg,
     start,
+    start_scheduler,
     suspects,
 )
 
@@ -121,3 +122,30 @@ def test_a_shard_set_on_the_cluster_answers_as_the_whole_index(
     on_cluster = revimg(*args, "--cluster", local_cluster)
     assert on_cluster.returncode == 2, on_cluster.stderr  # the README is not a photo
     assert on_cluster.stdout == checked
+
+
+def test_a_worker_killed_mid_check_loses_no_photo(plain_build: Plain, tmp_path: Path) -> None:
+    """The only worker holds in the check's first chunk; a second worker joins; the first is
+    SIGKILLed there: Dask runs its chunks on the second, and the JSON is the plain one."""
+    location, _, checked = plain_build
+    cluster = start_scheduler(tmp_path)
+    try:
+        held = cluster.add_worker("--no-nanny", env=cli_env(REVIMG_HOLD_AT="cluster-check:1"))
+        cluster.wait_for_workers(1)  # every chunk goes to it: it is the only worker
+        out = tmp_path / "check.json"
+        args = ["revimg", "check", *map(str, suspects()), "--index", str(location)]
+        with out.open("w") as stdout:
+            check = start([*args, "--format", "json", "--cluster", cluster.address], None, stdout)
+            try:
+                held.wait_for_line("revimg: holding at cluster-check:1")
+                cluster.add_worker()
+                cluster.wait_for_workers(2)
+                held.popen.send_signal(signal.SIGKILL)
+                assert check.popen.wait(timeout=RUN_S) == 2, "".join(check.lines)  # a README
+            finally:
+                check.kill()
+        assert held.popen.wait(timeout=RUN_S) == -signal.SIGKILL
+        assert out.read_text() == checked
+    finally:
+        for proc in reversed(cluster.procs):
+            proc.kill()

@@ -97,3 +97,20 @@ def test_unreachable_scheduler_is_one_line_and_exit_2(tmp_path: Path, small_inde
     assert bad.stderr.splitlines() == [
         "Error: nowhere: not a scheduler address (tcp://HOST:PORT, or local)"
     ]
+
+
+def test_a_local_cluster_starts_when_port_8787_is_taken(small_index: Path) -> None:
+    """Dask's dashboard port held by another program (a notebook's cluster, say) neither
+    stops `--cluster local` (pytest's warnings-as-errors did) nor prints a warning."""
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen()
+        except OSError:
+            pass  # something else holds it already: the same situation
+        done = revimg("check", PHOTO, "--index", small_index, "--cluster", "local")
+        assert done.returncode == 1, done.stderr  # the photo is the indexed one
+        assert "Warning" not in done.stderr and "8787" not in done.stderr, done.stderr
+    finally:
+        holder.close()
