@@ -981,6 +981,22 @@ def index_info(
         return dt.datetime.fromtimestamp(ts).isoformat(sep=" ", timespec="seconds") if ts else "-"
 
     origins = ", ".join(f"{k}: {v}" for k, v in info["by_origin"].items())
+    if "shards" in info:  # a shard set: its source and its shards
+        rows = [
+            ("location", info["location"]),
+            ("shard set", f"{info['shards']} shards of {info['source']['location']}"),
+            ("entries", f"{info['entries']} ({origins or 'empty'})"),
+            ("with local features", str(info["local_features"])),
+            ("size on disk", f"{info['size_bytes'] / 1e6:.2f} MB"),
+        ]
+        rows += [
+            (f"shard {i}", f"{one['entries']} entries, {one['size_bytes'] / 1e6:.2f} MB")
+            for i, one in enumerate(info["per_shard"])
+        ]
+        for key, value in rows:
+            table.add_row(key, escape(value))
+        _out().print(table)
+        return
     rows = [
         ("location", info["location"]),
         (

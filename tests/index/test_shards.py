@@ -222,3 +222,16 @@ def test_a_shard_set_is_read_only(shard_set: Path) -> None:
     result = CliRunner().invoke(app, ["index", "build", str(STOCK), "--index", str(shard_set)])
     assert result.exit_code == 2 and "read-only" in result.stderr
     assert not (shard_set / "index.sqlite").exists()
+
+
+def test_index_info_shows_a_shard_set_as_a_table_and_as_json(shard_set: Path) -> None:
+    """`index info` on a shard set: one row per shard in the table (it once raised a
+    KeyError there), and the same counts in JSON."""
+    info = json.loads(
+        CliRunner().invoke(app, ["index", "info", "--index", str(shard_set), "-f", "json"]).output
+    )
+    shown = CliRunner().invoke(app, ["index", "info", "--index", str(shard_set), "-f", "table"])
+    assert shown.exit_code == 0, shown.output
+    assert f"{info['shards']} shards of" in shown.output
+    for i, one in enumerate(info["per_shard"]):
+        assert f"shard {i}" in shown.output and f"{one['entries']} entries" in shown.output
