@@ -491,6 +491,14 @@ def check(
         bool, typer.Option("--quiet", "-q", help="Table view: only the verdict line per photo.")
     ] = False,
     cluster: ClusterOption = None,
+    send_bytes: Annotated[
+        bool,
+        typer.Option(
+            "--send-bytes",
+            help="With --cluster: read the photos here and send them to the workers (for "
+            "workers that cannot see the photos' folder).",
+        ),
+    ] = False,
 ) -> None:
     """Check photos against the local index: is each one a known photo?
 
@@ -512,6 +520,8 @@ def check(
     next_steps: list[str] = []
     reported: list[Any] = []
     with _user_errors():
+        if send_bytes and not cluster:
+            raise UsageError("--send-bytes sends the photos to a cluster: give --cluster too")
         request = _online_request(online, no_online, image_url, no_cache, files)
         sources = from_args(files, _read_stdin)
         idx, skipped = _open_for_check(index, request)
@@ -528,7 +538,9 @@ def check(
             if client is not None:  # the web search (--online) stays on this machine
                 from revimg.cluster.check import searcher
 
-                local = searcher(client, idx, threshold=level, top=top, skipped=skipped)
+                local = searcher(
+                    client, idx, threshold=level, top=top, skipped=skipped, send_bytes=send_bytes
+                )
             results = check_sources(
                 idx,
                 sources,

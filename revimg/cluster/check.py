@@ -107,8 +107,12 @@ def searcher(
         from revimg.cluster.shards import iter_check_sharded
 
         location = index.location
-        return lambda sources: iter_check_sharded(
-            client, location, sources, threshold=threshold, top=top
+        return lambda photos: iter_check_sharded(
+            client,
+            location,
+            [_outgoing(p, send_bytes) for p in photos],  # paths absolute, or bytes read here
+            threshold=threshold,
+            top=top,
         )
 
     def run(sources: list[Photo]) -> Iterator[CheckResult]:

@@ -57,7 +57,7 @@ def same_as_plain(
     if not check:
         return
     args = ["check", *suspects(), "--index", location, "--format", "json"]
-    on_cluster = revimg(*args, *[o for o in options if o != "--send-bytes"], env=env)
+    on_cluster = revimg(*args, *options, env=env)
     assert on_cluster.returncode == 2, on_cluster.stderr  # the README is not a photo
     assert on_cluster.stdout == plain[2]
 
@@ -71,9 +71,10 @@ def test_local_cluster_gives_what_one_process_gives(
 def test_sent_bytes_give_the_same_index(
     local_cluster: str, plain_build: Plain, tmp_path: Path
 ) -> None:
-    """--send-bytes: the client reads the photos; the workers never open their paths."""
+    """--send-bytes: the client reads the photos; the workers never open their paths (the
+    build's and the check's)."""
     options = ["--cluster", local_cluster, "--send-bytes"]
-    same_as_plain(plain_build, tmp_path / "index", options, rerun=False, check=False)
+    same_as_plain(plain_build, tmp_path / "index", options, rerun=False)
 
 
 def test_dask_processes_give_what_one_process_gives(
@@ -119,9 +120,10 @@ def test_a_shard_set_on_the_cluster_answers_as_the_whole_index(
     split = revimg("index", "shard", "--parts", "3", shards, "--index", location)
     assert split.returncode == 0, split.stderr
     args = ["check", *suspects(), "--index", shards, "--format", "json"]
-    on_cluster = revimg(*args, "--cluster", local_cluster)
-    assert on_cluster.returncode == 2, on_cluster.stderr  # the README is not a photo
-    assert on_cluster.stdout == checked
+    for sent in ((), ("--send-bytes",)):
+        on_cluster = revimg(*args, "--cluster", local_cluster, *sent)
+        assert on_cluster.returncode == 2, on_cluster.stderr  # the README is not a photo
+        assert on_cluster.stdout == checked, sent
 
 
 def test_a_worker_killed_mid_check_loses_no_photo(plain_build: Plain, tmp_path: Path) -> None:

@@ -114,3 +114,21 @@ def test_a_local_cluster_starts_when_port_8787_is_taken(small_index: Path) -> No
         assert "Warning" not in done.stderr and "8787" not in done.stderr, done.stderr
     finally:
         holder.close()
+
+
+def test_photos_go_out_with_absolute_paths_or_their_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a worker is sent: an absolute path (it need not share this folder), or with
+    --send-bytes the photo's bytes, read here."""
+    from revimg.cluster.check import _outgoing
+    from revimg.imaging.photo import Photo
+
+    monkeypatch.chdir(STOCK)
+    by_path = _outgoing(Photo(PHOTO.name, path=Path(PHOTO.name)), send_bytes=False)
+    assert by_path.path == PHOTO and by_path.data is None
+    sent = _outgoing(Photo(PHOTO.name, path=Path(PHOTO.name)), send_bytes=True)
+    assert sent.data == PHOTO.read_bytes() and sent.label == PHOTO.name
+
+
+def test_send_bytes_needs_a_cluster(small_index: Path) -> None:
+    done = revimg("check", PHOTO, "--index", small_index, "--send-bytes")
+    assert done.returncode == 2 and "give --cluster too" in done.stderr, done.stderr
