@@ -12,92 +12,23 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import DATA, STOCK, SUSPECTS
+from tests.conftest import STOCK, SUSPECTS
+from tests.online.helpers import FakeTinEye, serving
 
 KEY = "tineye-test-key-5f1c9a0e7b"
-RESPONSES = DATA / "providers" / "tineye"
 UNRELATED = SUSPECTS / "unrelated.jpg"
-
-
-class FakeTinEye(ThreadingHTTPServer):
-    """Answers ``/rest/search/`` by a script of steps: ("ok",), ("status", N), ("slow", s)."""
-
-    daemon_threads = False
-    block_on_close = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.script: list[tuple] = [("ok",)]
-        self.seen: list[dict[str, object]] = []
-        self.stop = threading.Event()
-        self.lock = threading.Lock()
-
-    def next_step(self) -> tuple:
-        with self.lock:
-            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeTinEye
-
-    def do_GET(self) -> None:
-        self._answer(b"")
-
-    def do_POST(self) -> None:
-        self._answer(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-
-    def _answer(self, payload: bytes) -> None:
-        server = self.server
-        with server.lock:
-            server.seen.append(
-                {
-                    "method": self.command,
-                    "path": self.path,
-                    "key": self.headers.get("x-api-key"),
-                    "body": payload,
-                }
-            )
-        step = server.next_step()
-        try:
-            if step[0] == "slow" and server.stop.wait(step[1]):
-                return
-            name = {"ok": "search_ok.json", "status": None}.get(step[0], "search_ok.json")
-            status = step[1] if step[0] == "status" else 200
-            if status == 401:
-                name = "auth_401.json"
-            content = (RESPONSES / name).read_bytes() if name else b"<html>busy</html>"
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def tineye() -> Iterator[FakeTinEye]:
-    server = FakeTinEye()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(FakeTinEye()) as server:
         yield server
-    finally:
-        server.stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 def _env(server: FakeTinEye | None, home: Path, **extra: str) -> dict[str, str]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +116,76 @@ def make_noisy_jpeg(size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
     img.save(out, "JPEG", quality=98)
     return out.getvalue()
+
+
+class FakeTinEye(ThreadingHTTPServer):
+    """A TinEye on 127.0.0.1 that answers ``/rest/search/`` by a script of steps: ("ok",),
+    ("status", N), ("slow", seconds); the documented bodies (search_ok, auth_401). Every
+    request is kept in ``seen``: method, path, API key and body."""
+
+    daemon_threads = False  # server_close() joins the handler threads
+    block_on_close = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _TinEyeHandler)
+        self.script: list[tuple] = [("ok",)]
+        self.seen: list[dict[str, Any]] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def next_step(self) -> tuple:
+        with self.lock:
+            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
+
+
+class _TinEyeHandler(BaseHTTPRequestHandler):
+    server: FakeTinEye
+
+    def do_GET(self) -> None:
+        self._answer(b"")
+
+    def do_POST(self) -> None:
+        self._answer(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+
+    def _answer(self, payload: bytes) -> None:
+        server = self.server
+        with server.lock:
+            server.seen.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "key": self.headers.get("x-api-key"),
+                    "body": payload,
+                }
+            )
+        step = server.next_step()
+        try:
+            if step[0] == "slow" and server.stop.wait(step[1]):
+                return  # the test is over
+            status = step[1] if step[0] == "status" else 200
+            name = {200: "search_ok.json", 401: "auth_401.json"}.get(status)
+            content = body("tineye", name) if name else b"<html>busy</html>"
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting, as it should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def serving(server: FakeTinEye) -> Iterator[FakeTinEye]:
+    """Serve on a thread; at the end, release slow steps, stop and join."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
