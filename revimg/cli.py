@@ -267,11 +267,22 @@ ClusterOption = Annotated[
     ),
 ]
 
+SendBytesOption = Annotated[
+    bool,
+    typer.Option(
+        "--send-bytes",
+        help="With --cluster: read the photos here and send them to the workers (for "
+        "workers that cannot see the photos' folder).",
+    ),
+]
+
 
 @contextmanager
-def _cluster(address: str | None) -> Iterator[Any]:
+def _cluster(address: str | None, send_bytes: bool = False) -> Iterator[Any]:
     """A Dask client of the cluster at ``address`` (None: no cluster, nothing imported)."""
     if not address:
+        if send_bytes:
+            raise UsageError("--send-bytes sends the photos to a cluster: give --cluster too")
         yield None
         return
     from revimg.errors import ClusterEngineMissing
@@ -491,14 +502,7 @@ def check(
         bool, typer.Option("--quiet", "-q", help="Table view: only the verdict line per photo.")
     ] = False,
     cluster: ClusterOption = None,
-    send_bytes: Annotated[
-        bool,
-        typer.Option(
-            "--send-bytes",
-            help="With --cluster: read the photos here and send them to the workers (for "
-            "workers that cannot see the photos' folder).",
-        ),
-    ] = False,
+    send_bytes: SendBytesOption = False,
 ) -> None:
     """Check photos against the local index: is each one a known photo?
 
@@ -520,12 +524,10 @@ def check(
     next_steps: list[str] = []
     reported: list[Any] = []
     with _user_errors():
-        if send_bytes and not cluster:
-            raise UsageError("--send-bytes sends the photos to a cluster: give --cluster too")
         request = _online_request(online, no_online, image_url, no_cache, files)
         sources = from_args(files, _read_stdin)
         idx, skipped = _open_for_check(index, request)
-        with idx if idx is not None else nullcontext(), _cluster(cluster) as client:
+        with idx if idx is not None else nullcontext(), _cluster(cluster, send_bytes) as client:
             writer = (
                 None
                 if chosen == "table"
@@ -845,14 +847,7 @@ def index_build(
     ] = False,
     skip_bad: SkipBadOption = False,
     cluster: ClusterOption = None,
-    send_bytes: Annotated[
-        bool,
-        typer.Option(
-            "--send-bytes",
-            help="With --cluster: read the photos here and send them to the workers (for "
-            "workers that cannot see the photos' folder).",
-        ),
-    ] = False,
+    send_bytes: SendBytesOption = False,
 ) -> None:
     """Index every photo below folders; reruns only hash new or changed files.
 
@@ -870,9 +865,7 @@ def index_build(
                 )
         if cluster and jobs is not None:
             raise UsageError("--jobs and --cluster do not go together: the cluster's workers hash")
-        if send_bytes and not cluster:
-            raise UsageError("--send-bytes sends the photos to a cluster: give --cluster too")
-        with _cluster(cluster) as client, _open(index, create=True) as idx:
+        with _cluster(cluster, send_bytes) as client, _open(index, create=True) as idx:
             hasher = None
             if client is not None:
                 from revimg.cluster.build import hasher as cluster_hasher
