@@ -24,8 +24,8 @@ from revimg.imaging.photo import Photo
 from revimg.index.backend import IndexBackend
 from revimg.matching.checker import (
     Hashed,
+    check_or_hash,
     foreign_kinds_of,
-    hash_for_query,
     result_of,
     wants_features,
 )
@@ -76,11 +76,10 @@ def check_chunk(
     """
     holdpoints.reached("cluster-check")
     index = _index_here(*where) if where is not None else None
-    out: list[CheckResult | Hashed] = []
-    for source in sources:
-        hashed = hash_for_query(source, with_features, foreign_kinds)
-        out.append(hashed if index is None else result_of(index, *hashed, threshold, top, skipped))
-    return out
+    return [
+        check_or_hash(index, photo, with_features, foreign_kinds, threshold, top, skipped)
+        for photo in sources
+    ]
 
 
 def searcher(
@@ -100,7 +99,6 @@ def searcher(
     sends its bytes; otherwise the workers read them from their paths (made absolute here:
     workers need not share this process's working folder).
     """
-
     from revimg.index.shards import ShardedIndex
 
     if isinstance(index, ShardedIndex):  # each shard answers on a worker that keeps it open

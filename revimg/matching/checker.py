@@ -252,10 +252,24 @@ def _check_in_worker(
     foreign_kinds: tuple[str, ...] = (),
 ) -> CheckResult | Hashed:
     """Hash one photo and, when this worker has the index open, search it too."""
+    return check_or_hash(
+        _worker_index, photo, with_features, foreign_kinds, threshold, top, skipped
+    )
+
+
+def check_or_hash(
+    index: IndexBackend | None,
+    photo: Photo,
+    with_features: bool,
+    foreign_kinds: tuple[str, ...],
+    threshold: float,
+    top: int,
+    skipped: Sequence[NotRun] = (),
+) -> CheckResult | Hashed:
+    """A worker's part of a batch check: the photo's result when it has ``index`` open,
+    else only its hashes (for the parent to search: :func:`result_of`)."""
     hashed = hash_for_query(photo, with_features, foreign_kinds)
-    if _worker_index is None:
-        return hashed
-    return result_of(_worker_index, *hashed, threshold, top, skipped)
+    return hashed if index is None else result_of(index, *hashed, threshold, top, skipped)
 
 
 def _local(
